@@ -1,0 +1,48 @@
+# Interview Tracker: every target creates .venv and installs what it needs by itself.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SOURCES := layers functions local tests bench
+
+.PHONY: run test lint fmt typecheck unit migrate bench openapi clean help
+
+help:
+	@echo "make run      serve the whole API on http://127.0.0.1:8000 (HOST/PORT)"
+	@echo "make test     lint + type check + the whole test suite"
+	@echo "make migrate  apply database migrations to DATABASE_URL"
+	@echo "make bench    benchmarks"
+
+$(STAMP): pyproject.toml scripts/sitepaths.py
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) scripts/sitepaths.py
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m local
+
+migrate: $(STAMP)
+	$(PY) -m common.db.migrate
+
+test: lint unit
+
+unit: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check $(SOURCES)
+	$(PY) -m ruff format --check $(SOURCES)
+	$(PY) -m mypy layers functions local
+
+fmt: $(STAMP)
+	$(PY) -m ruff format $(SOURCES)
+	$(PY) -m ruff check --fix $(SOURCES)
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The auth function: accounts, sessions, health, JWKS and the OpenAPI document."""

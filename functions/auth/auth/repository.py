@@ -1,0 +1,138 @@
+"""SQL of the auth function. Every statement that touches a user's rows names the user id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.db import Database, Statement
+
+USER_COLUMNS = "id, email, name, picture_url, google_sub, created_at, updated_at"
+
+
+def insert_user_if_new(
+    *, user_id: str, email: str, name: str, password_hash: str, now: str
+) -> Statement:
+    return Statement(
+        "INSERT INTO users (id, email, name, password_hash, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
+        (user_id, email, name, password_hash, now, now),
+    )
+
+
+def open_session(
+    *, session_id: str, user_id: str, token_id: str, token_hash: str, now: str, expires_at: str
+) -> list[Statement]:
+    """A new session and its first refresh token, written only if the user row exists."""
+    return [
+        Statement(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) "
+            "SELECT ?, id, ?, ? FROM users WHERE id = ?",
+            (session_id, now, expires_at, user_id),
+        ),
+        Statement(
+            "INSERT INTO refresh_tokens (id, session_id, user_id, token_hash, created_at, expires_at) "
+            "SELECT ?, id, user_id, ?, ?, ? FROM sessions WHERE id = ? AND user_id = ?",
+            (token_id, token_hash, now, expires_at, session_id, user_id),
+        ),
+    ]
+
+
+def user_select(user_id: str) -> Statement:
+    return Statement(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+
+
+def find_user(db: Database, user_id: str) -> dict[str, Any] | None:
+    stmt = user_select(user_id)
+    return db.execute(stmt.sql, stmt.params).first()
+
+
+def find_login(db: Database, email: str) -> dict[str, Any] | None:
+    return db.execute(
+        f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?", (email,)
+    ).first()
+
+
+def recent_failures(db: Database, *, email_key: str, since: str) -> list[str]:
+    result = db.execute(
+        "SELECT failed_at FROM login_failures WHERE email_key = ? AND failed_at > ? ORDER BY failed_at",
+        (email_key, since),
+    )
+    return [row[0] for row in result.rows]
+
+
+def record_failure(db: Database, *, email_key: str, now: str, prune_before: str) -> None:
+    db.batch(
+        [
+            Statement("DELETE FROM login_failures WHERE failed_at <= ?", (prune_before,)),
+            Statement(
+                "INSERT INTO login_failures (email_key, failed_at) VALUES (?, ?)", (email_key, now)
+            ),
+        ]
+    )
+
+
+def clear_failures(email_key: str) -> Statement:
+    return Statement("DELETE FROM login_failures WHERE email_key = ?", (email_key,))
+
+
+def rotate_refresh_token(
+    db: Database, *, old_hash: str, new_id: str, new_hash: str, now: str, expires_at: str
+) -> dict[str, Any] | None:
+    """Mark the presented token used and issue its successor in one atomic batch.
+
+    Returns the successor's session and user when the old token was live; None otherwise. The
+    conditional UPDATE makes two concurrent refreshes with one token produce one successor.
+    """
+    results = db.batch(
+        [
+            Statement(
+                "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL "
+                "AND expires_at > ? AND session_id IN "
+                "(SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?)",
+                (now, old_hash, now, now),
+            ),
+            Statement(
+                "INSERT INTO refresh_tokens (id, session_id, user_id, token_hash, created_at, expires_at) "
+                "SELECT ?, session_id, user_id, ?, ?, ? FROM refresh_tokens "
+                "WHERE token_hash = ? AND used_at = ? AND changes() = 1",
+                (new_id, new_hash, now, expires_at, old_hash, now),
+            ),
+            Statement(
+                "SELECT session_id, user_id FROM refresh_tokens WHERE id = ? AND token_hash = ?",
+                (new_id, new_hash),
+            ),
+        ]
+    )
+    return results[2].first()
+
+
+def find_refresh_token(db: Database, token_hash: str) -> dict[str, Any] | None:
+    return db.execute(
+        "SELECT session_id, user_id, used_at FROM refresh_tokens WHERE token_hash = ?", (token_hash,)
+    ).first()
+
+
+def revoke_session(*, session_id: str, user_id: str, now: str, reason: str) -> Statement:
+    return Statement(
+        "UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
+        "WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        (now, reason, session_id, user_id),
+    )
+
+
+def update_name(*, user_id: str, name: str, now: str) -> Statement:
+    return Statement(
+        "UPDATE users SET name = ?, updated_at = ? WHERE id = ?", (name, now, user_id)
+    )
+
+
+def set_password_hash(*, user_id: str, password_hash: str) -> Statement:
+    return Statement("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+def delete_user(*, user_id: str, email_key: str) -> list[Statement]:
+    # ON DELETE CASCADE removes every row that references the user (sessions, tokens, records).
+    return [
+        clear_failures(email_key),
+        Statement("DELETE FROM users WHERE id = ?", (user_id,)),
+    ]

@@ -1,0 +1,197 @@
+"""Accounts and sessions: registration, login with lockout, refresh rotation with reuse detection."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from auth import repository as repo
+from common.clock import from_iso, new_id, to_iso, utc_now
+from common.db import Database
+from common.errors import (
+    ConflictError,
+    InvalidCredentialsError,
+    NotFoundError,
+    RateLimitedError,
+    UnauthorizedError,
+)
+from common.passwords import hash_password, needs_rehash, verify_password
+from common.tokens import TokenService
+
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+REFRESH_PREFIX = "rt_"
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    tokens: TokenService
+    refresh_ttl_seconds: int
+
+
+def email_key(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()
+
+
+def _hash_refresh(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "email": row["email"],
+        "name": row["name"],
+        "picture_url": row["picture_url"],
+        "google_linked": row["google_sub"] is not None,
+        # The Google issue fills this from the calendar connection; until then nothing is connected.
+        "calendar": {
+            "connected": False,
+            "status": "disconnected",
+            "last_synced_at": None,
+            "interviews_found": 0,
+        },
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def _token_response(
+    policy: SessionPolicy, *, user: dict[str, Any], session_id: str, refresh_token: str
+) -> dict[str, Any]:
+    access = policy.tokens.issue(user_id=user["id"], session_id=session_id, now=int(time.time()))
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": policy.tokens.ttl_seconds,
+        "refresh_token": refresh_token,
+        "user": user_view(user),
+    }
+
+
+def _new_refresh() -> tuple[str, str]:
+    token = REFRESH_PREFIX + secrets.token_urlsafe(32)
+    return token, _hash_refresh(token)
+
+
+def _session_statements(policy: SessionPolicy, *, user_id: str, now_iso: str) -> tuple[str, str, list[Any]]:
+    session_id = new_id()
+    refresh, refresh_hash = _new_refresh()
+    expires = to_iso(utc_now() + timedelta(seconds=policy.refresh_ttl_seconds))
+    stmts = repo.open_session(
+        session_id=session_id,
+        user_id=user_id,
+        token_id=new_id(),
+        token_hash=refresh_hash,
+        now=now_iso,
+        expires_at=expires,
+    )
+    return session_id, refresh, stmts
+
+
+def register(
+    db: Database, policy: SessionPolicy, *, email: str, password: str, name: str
+) -> dict[str, Any]:
+    """Create an account and its first session; 409 when the email is taken."""
+    now = to_iso(utc_now())
+    user_id = new_id()
+    insert = repo.insert_user_if_new(
+        user_id=user_id, email=email, name=name, password_hash=hash_password(password), now=now
+    )
+    session_id, refresh, session_stmts = _session_statements(policy, user_id=user_id, now_iso=now)
+    results = db.batch([insert, *session_stmts, repo.user_select(user_id)])
+    user = results[-1].first()
+    if results[0].rows_affected == 0 or user is None:
+        raise ConflictError("An account with this email already exists")
+    return _token_response(policy, user=user, session_id=session_id, refresh_token=refresh)
+
+
+def login(db: Database, policy: SessionPolicy, *, email: str, password: str) -> dict[str, Any]:
+    """Password sign-in; 5 failures for one email within 15 minutes lock it until the oldest ages out."""
+    now_dt = utc_now()
+    now = to_iso(now_dt)
+    key = email_key(email)
+    window_start = now_dt - LOCKOUT_WINDOW
+    failures = repo.recent_failures(db, email_key=key, since=to_iso(window_start))
+    if len(failures) >= LOCKOUT_FAILURES:
+        unlocks_at = from_iso(failures[-LOCKOUT_FAILURES]) + LOCKOUT_WINDOW
+        retry = (unlocks_at - now_dt).total_seconds()
+        raise RateLimitedError(
+            "Too many failed sign-in attempts for this account; try again later",
+            retry_after=int(retry) + 1,
+        )
+    row = repo.find_login(db, email)
+    stored = row["password_hash"] if row else None
+    if row is None or not verify_password(stored, password):
+        repo.record_failure(db, email_key=key, now=now, prune_before=to_iso(window_start))
+        raise InvalidCredentialsError()
+    session_id, refresh, session_stmts = _session_statements(policy, user_id=row["id"], now_iso=now)
+    stmts = [repo.clear_failures(key), *session_stmts]
+    if stored and needs_rehash(stored):
+        stmts.append(repo.set_password_hash(user_id=row["id"], password_hash=hash_password(password)))
+    db.batch(stmts)
+    return _token_response(policy, user=row, session_id=session_id, refresh_token=refresh)
+
+
+def refresh(db: Database, policy: SessionPolicy, *, refresh_token: str) -> dict[str, Any]:
+    """Rotate a refresh token. Presenting a used one revokes its whole session (reuse detection)."""
+    now = to_iso(utc_now())
+    old_hash = _hash_refresh(refresh_token)
+    new_token, new_hash = _new_refresh()
+    expires = to_iso(utc_now() + timedelta(seconds=policy.refresh_ttl_seconds))
+    rotated = repo.rotate_refresh_token(
+        db, old_hash=old_hash, new_id=new_id(), new_hash=new_hash, now=now, expires_at=expires
+    )
+    if rotated is None:
+        known = repo.find_refresh_token(db, old_hash)
+        if known is not None and known["used_at"] is not None:
+            revoke = repo.revoke_session(
+                session_id=known["session_id"], user_id=known["user_id"], now=now, reason="reuse"
+            )
+            db.batch([revoke])
+        raise UnauthorizedError("The refresh token is invalid, expired or already used")
+    user = repo.find_user(db, rotated["user_id"])
+    if user is None:
+        raise UnauthorizedError("The refresh token is invalid, expired or already used")
+    return _token_response(policy, user=user, session_id=rotated["session_id"], refresh_token=new_token)
+
+
+def logout(db: Database, *, user_id: str, session_id: str, refresh_token: str | None) -> None:
+    """End the caller's session and, if given, the session of the presented refresh token (if theirs)."""
+    now = to_iso(utc_now())
+    stmts = [repo.revoke_session(session_id=session_id, user_id=user_id, now=now, reason="logout")]
+    if refresh_token:
+        known = repo.find_refresh_token(db, _hash_refresh(refresh_token))
+        if known is not None and known["user_id"] == user_id and known["session_id"] != session_id:
+            stmts.append(
+                repo.revoke_session(session_id=known["session_id"], user_id=user_id, now=now, reason="logout")
+            )
+    db.batch(stmts)
+
+
+def get_me(db: Database, *, user_id: str) -> dict[str, Any]:
+    user = repo.find_user(db, user_id)
+    if user is None:
+        raise NotFoundError("account")
+    return user_view(user)
+
+
+def update_me(db: Database, *, user_id: str, name: str) -> dict[str, Any]:
+    results = db.batch([repo.update_name(user_id=user_id, name=name, now=to_iso(utc_now())), repo.user_select(user_id)])
+    user = results[1].first()
+    if user is None:
+        raise NotFoundError("account")
+    return user_view(user)
+
+
+def delete_me(db: Database, *, user_id: str) -> None:
+    """Delete the account and, by cascade, every row that belongs to it."""
+    user = repo.find_user(db, user_id)
+    if user is None:
+        raise NotFoundError("account")
+    db.batch(repo.delete_user(user_id=user_id, email_key=email_key(user["email"])))
+

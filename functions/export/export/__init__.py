@@ -1,0 +1,1 @@
+"""The export function (HTTP). Its routes arrive with their own issue."""

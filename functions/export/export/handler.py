@@ -1,0 +1,7 @@
+"""Lambda entry point of the export function."""
+
+from export.router import router
+from common.web import create_app, make_handler
+
+app = create_app(router)
+lambda_handler = make_handler(app)

@@ -1,0 +1,1 @@
+"""The records function (HTTP). Its routes arrive with their own issue."""

@@ -1,0 +1,82 @@
+"""The database port: statements in, results out, batch-oriented.
+
+A unit of work is one `execute` or one atomic `batch`, so the remote driver (Turso, Hrana over HTTP)
+can send each as one round trip. Conditional writes are expressed in SQL (`INSERT ... SELECT ... WHERE
+EXISTS`, `changes()`), never as read-then-write across round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
+
+Value = None | int | float | str | bytes
+Params = Sequence[Value] | Mapping[str, Value]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    sql: str
+    params: Params = ()
+
+
+@dataclass(slots=True)
+class Result:
+    columns: tuple[str, ...] = ()
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    rows_affected: int = 0
+
+    def all(self) -> list[dict[str, Any]]:
+        cols = self.columns
+        return [dict(zip(cols, row, strict=True)) for row in self.rows]
+
+    def first(self) -> dict[str, Any] | None:
+        return dict(zip(self.columns, self.rows[0], strict=True)) if self.rows else None
+
+    def scalar(self) -> Any:
+        return self.rows[0][0] if self.rows else None
+
+
+class DatabaseError(Exception):
+    """A database failure; the message is for logs, never for API responses."""
+
+
+class ConstraintError(DatabaseError):
+    """A constraint (UNIQUE, FOREIGN KEY, CHECK, NOT NULL) rejected a write."""
+
+
+class DatabaseBusyError(DatabaseError):
+    """The database could not be reached or stayed locked; safe to retry later."""
+
+
+class Database(Protocol):
+    def execute(self, sql: str, params: Params = ()) -> Result: ...
+
+    def batch(self, statements: Sequence[Statement]) -> list[Result]:
+        """Run all statements atomically (all or none) and return one result each."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_database(url: str, auth_token: str | None = None) -> Database:
+    if url.startswith("file:"):
+        from common.db.embedded import EmbeddedDatabase
+
+        return EmbeddedDatabase(url.removeprefix("file:"))
+    raise DatabaseError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]!r}")
+
+
+@lru_cache(maxsize=1)
+def get_database() -> Database:
+    """The process-wide database, migrated on first use (safe when several processes start at once)."""
+    from common.db.migrate import migrate
+    from common.settings import get_settings
+
+    settings = get_settings()
+    token = settings.DATABASE_AUTH_TOKEN.get_secret_value() if settings.DATABASE_AUTH_TOKEN else None
+    db = open_database(settings.DATABASE_URL, token)
+    migrate(db)
+    return db

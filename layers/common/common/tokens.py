@@ -1,0 +1,126 @@
+"""Access tokens: ES256 JWTs with `kid` and `typ: at+jwt` (RFC 9068), verified with the algorithm pinned.
+
+Verification here checks the signature and claims only; whether the session is still alive is checked
+by common.security against the database, so logout and account deletion take effect at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from jwt.algorithms import ECAlgorithm
+
+from common.clock import new_id
+from common.errors import UnauthorizedError
+from common.keys import jwt_private_key_pem
+from common.settings import Settings, get_settings
+
+ALGORITHM = "ES256"
+TOKEN_TYPE = "at+jwt"
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "sid")
+MAX_TOKEN_LENGTH = 4096  # ours are ~450 bytes; anything far larger is rejected before decoding
+LEEWAY_SECONDS = 30
+_FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit"})
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: str
+    session_id: str
+    token_id: str
+    expires_at: int
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenService:
+    def __init__(self, private_pem: bytes, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        key = load_pem_private_key(private_pem, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError("JWT_PRIVATE_KEY must be an EC P-256 private key (ES256)")
+        self._private_key = key
+        self._public_key = key.public_key()
+        public_jwk: dict[str, Any] = json.loads(ECAlgorithm.to_jwk(self._public_key))
+        # RFC 7638 thumbprint: a stable kid derived from the key itself.
+        canonical = json.dumps({k: public_jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"))
+        self.kid = _b64url(hashlib.sha256(canonical.encode()).digest())
+        self._jwk = {**public_jwk, "kid": self.kid, "use": "sig", "alg": ALGORITHM}
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl_seconds = ttl_seconds
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [dict(self._jwk)]}
+
+    def issue(self, *, user_id: str, session_id: str, now: int) -> str:
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user_id,
+            "sid": session_id,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl_seconds,
+            "jti": new_id(),
+        }
+        headers = {"kid": self.kid, "typ": TOKEN_TYPE}
+        return jwt.encode(claims, self._private_key, algorithm=ALGORITHM, headers=headers)
+
+    def verify(self, token: str) -> AccessClaims:
+        if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+            raise UnauthorizedError("Malformed access token")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise UnauthorizedError("Malformed access token") from exc
+        if (
+            header.get("alg") != ALGORITHM
+            or header.get("typ") != TOKEN_TYPE
+            or header.get("kid") != self.kid
+            or _FORBIDDEN_HEADERS & header.keys()
+        ):
+            raise UnauthorizedError("Access token was not issued by this service")
+        try:
+            claims = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": list(REQUIRED_CLAIMS), "verify_signature": True},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise UnauthorizedError("Access token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise UnauthorizedError("Invalid access token") from exc
+        values = (claims.get("sub"), claims.get("sid"), claims.get("jti"))
+        if not all(isinstance(v, str) and v for v in values) or not isinstance(claims.get("exp"), int):
+            raise UnauthorizedError("Invalid access token")
+        return AccessClaims(
+            user_id=claims["sub"], session_id=claims["sid"], token_id=claims["jti"], expires_at=claims["exp"]
+        )
+
+
+def build_token_service(settings: Settings) -> TokenService:
+    return TokenService(
+        jwt_private_key_pem(settings),
+        issuer=settings.JWT_ISSUER,
+        audience=settings.JWT_AUDIENCE,
+        ttl_seconds=settings.ACCESS_TOKEN_TTL_SECONDS,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_token_service() -> TokenService:
+    return build_token_service(get_settings())

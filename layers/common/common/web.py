@@ -1,0 +1,272 @@
+"""HTTP glue shared by the HTTP functions: app factory, problem+json errors, guards, Lambda handler."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import common
+from common.db import Database, DatabaseBusyError, get_database
+from common.errors import DomainError, UnauthorizedError
+from common.observability import get_logger
+from common.security import Principal, authenticate
+from common.settings import get_settings
+from common.tokens import get_token_service
+
+MAX_BODY_BYTES = 1024 * 1024
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://interviewtracker.app/problems/"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def problem_body(status: int, title: str, detail: str, slug: str, **extra: Any) -> dict[str, Any]:
+    return {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase
+    body = problem_body(status, title or phrase, detail, slug or phrase.lower().replace(" ", "-"), **extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+# ---- error mapping: the one place where exceptions become HTTP responses -----------------------
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(
+        exc.status, exc.detail, title=exc.title, slug=exc.type_slug, headers=exc.headers, **exc.extra()
+    )
+
+
+def _loc(loc: Iterable[Any]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in loc]
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return problem_response(400, "The request body is not valid JSON", slug="malformed-json")
+    items = [{"loc": _loc(err.get("loc", ())), "msg": str(err.get("msg", "invalid"))} for err in errors]
+    detail = "; ".join(f"{'.'.join(map(str, i['loc']))}: {i['msg']}" for i in items)[:1000]
+    return problem_response(422, detail, title="Validation failed", slug="validation-error", errors=items)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
+    if status == 404:
+        detail = "No such resource"
+    headers = dict(exc.headers or {})
+    return problem_response(status, detail, headers=headers)
+
+
+async def _busy_error(_: Request, exc: Exception) -> JSONResponse:
+    get_logger().warning("database busy", extra={"error": type(exc).__name__})
+    return problem_response(
+        503, "The service is busy; try again shortly", headers={"Retry-After": "1"}, slug="busy"
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    get_logger().exception(
+        "unhandled error", extra={"path": request.url.path, "error_type": type(exc).__name__}
+    )
+    return problem_response(500, "An unexpected error occurred", slug="internal-error")
+
+
+# ---- request guard: body size and type, security headers, access log ---------------------------
+
+
+def _raw_problem(status: int, detail: str, slug: str) -> tuple[dict[str, Any], bytes]:
+    body = json.dumps(problem_body(status, HTTPStatus(status).phrase, detail, slug)).encode()
+    return {"status": status, "content-type": PROBLEM_JSON}, body
+
+
+class RequestGuard:
+    """Pure ASGI middleware: 413 over 1 MiB, 415 for non-JSON bodies, headers on every response."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                raw = list(message.get("headers", []))
+                present = {k.lower() for k, _ in raw}
+                raw.append((b"x-content-type-options", b"nosniff"))
+                if b"cache-control" not in present:
+                    raw.append((b"cache-control", b"no-store"))
+                if self.hsts:
+                    raw.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+                message["headers"] = raw
+            await send(message)
+
+        try:
+            if scope["method"] in _BODY_METHODS:
+                replay = await self._read_body(scope, headers, receive)
+                if isinstance(replay, tuple):
+                    start, body = replay
+                    await self._send_raw(send_with_headers, start, body)
+                    return
+                receive = replay
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            get_logger().info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status_holder["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+    @staticmethod
+    async def _send_raw(send: Send, start: dict[str, Any], body: bytes) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": start["status"],
+                "headers": [
+                    (b"content-type", start["content-type"].encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _read_body(
+        scope: Scope, headers: dict[str, str], receive: Receive
+    ) -> Receive | tuple[dict[str, Any], bytes]:
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            return _raw_problem(413, f"Request bodies are limited to {MAX_BODY_BYTES} bytes", "too-large")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return receive
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return _raw_problem(
+                    413, f"Request bodies are limited to {MAX_BODY_BYTES} bytes", "too-large"
+                )
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body:
+            media = headers.get("content-type", "").split(";")[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                return _raw_problem(415, "Send the request body as application/json", "unsupported-media")
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+
+# ---- dependencies ------------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False, scheme_name="BearerAuth", description="Access token (JWT)")
+
+
+def db_dependency() -> Database:
+    return get_database()
+
+
+async def current_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise UnauthorizedError("Send an access token: Authorization: Bearer <token>")
+    return authenticate(credentials.credentials, tokens=get_token_service(), db=get_database())
+
+
+Db = Annotated[Database, Depends(db_dependency)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+# ---- app factory and Lambda handler ------------------------------------------------------------
+
+
+def create_app(*routers: APIRouter, title: str = "Interview Tracker API") -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title=title,
+        version=common.__version__,
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    for router in routers:
+        app.include_router(router)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DatabaseBusyError, _busy_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.CORS_ALLOW_ORIGINS,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+    app.add_middleware(RequestGuard, hsts=settings.serves_https)
+    return app
+
+
+def make_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point for an HTTP function (API Gateway HTTP API, payload v2.0)."""
+    from mangum import Mangum
+
+    asgi = Mangum(app, lifespan="off")
+    logger = get_logger()
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request_id = getattr(context, "aws_request_id", None)
+        if request_id:
+            logger.append_keys(request_id=request_id)
+        return asgi(event, context)  # type: ignore[no-any-return]
+
+    return lambda_handler

@@ -1,0 +1,1 @@
+"""Local mode: every function in one process (`make run`). Not deployed."""
