@@ -1,0 +1,65 @@
+"""Shared fixtures: every test gets its own data dir, database, keys and fresh caches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from common.db import get_database
+from common.observability import get_logger
+from common.settings import get_settings
+from common.tokens import get_token_service
+
+PASSWORD = "correct horse battery staple"
+
+
+def reset_caches() -> None:
+    get_database.cache_clear()
+    get_settings.cache_clear()
+    get_token_service.cache_clear()
+    get_logger.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name in ("DATABASE_URL", "JWT_PRIVATE_KEY", "TOKEN_ENCRYPTION_KEY", "PUBLIC_BASE_URL", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "data"))
+    reset_caches()
+    yield tmp_path / "data"
+    try:
+        get_database().close()
+    except Exception:  # noqa: S110 - a test may have broken the database on purpose
+        pass
+    reset_caches()
+
+
+@pytest.fixture
+def app() -> Any:
+    from local.app import build_app
+
+    return build_app()
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def register(client: TestClient, email: str = "ada@example.com", name: str = "Ada") -> dict[str, Any]:
+    response = client.post("/v1/auth/register", json={"email": email, "password": PASSWORD, "name": name})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.fixture
+def user(client: TestClient) -> dict[str, Any]:
+    return register(client)
