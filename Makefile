@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml scripts/sitepaths.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check '.[dev]'
 	$(PY) scripts/sitepaths.py
 	touch $(STAMP)
 
