@@ -25,15 +25,19 @@ def reset_caches() -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("DATABASE_URL", "JWT_PRIVATE_KEY", "TOKEN_ENCRYPTION_KEY", "PUBLIC_BASE_URL", "AWS_LAMBDA_FUNCTION_NAME"):
+    for name in (
+        "DATABASE_URL",
+        "JWT_PRIVATE_KEY",
+        "TOKEN_ENCRYPTION_KEY",
+        "PUBLIC_BASE_URL",
+        "AWS_LAMBDA_FUNCTION_NAME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "data"))
     reset_caches()
     yield tmp_path / "data"
-    try:
+    if get_database.cache_info().currsize:
         get_database().close()
-    except Exception:  # noqa: S110 - a test may have broken the database on purpose
-        pass
     reset_caches()
 
 

@@ -6,12 +6,8 @@ from typing import Any
 
 from common.db import Database, Statement
 
-USER_COLUMNS = "id, email, name, picture_url, google_sub, created_at, updated_at"
 
-
-def insert_user_if_new(
-    *, user_id: str, email: str, name: str, password_hash: str, now: str
-) -> Statement:
+def insert_user_if_new(*, user_id: str, email: str, name: str, password_hash: str, now: str) -> Statement:
     return Statement(
         "INSERT INTO users (id, email, name, password_hash, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
@@ -38,7 +34,10 @@ def open_session(
 
 
 def user_select(user_id: str) -> Statement:
-    return Statement(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+    return Statement(
+        "SELECT id, email, name, picture_url, google_sub, created_at, updated_at FROM users WHERE id = ?",
+        (user_id,),
+    )
 
 
 def find_user(db: Database, user_id: str) -> dict[str, Any] | None:
@@ -48,7 +47,9 @@ def find_user(db: Database, user_id: str) -> dict[str, Any] | None:
 
 def find_login(db: Database, email: str) -> dict[str, Any] | None:
     return db.execute(
-        f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?", (email,)
+        "SELECT id, email, name, picture_url, google_sub, created_at, updated_at, password_hash "
+        "FROM users WHERE email = ?",
+        (email,),
     ).first()
 
 
@@ -64,9 +65,7 @@ def record_failure(db: Database, *, email_key: str, now: str, prune_before: str)
     db.batch(
         [
             Statement("DELETE FROM login_failures WHERE failed_at <= ?", (prune_before,)),
-            Statement(
-                "INSERT INTO login_failures (email_key, failed_at) VALUES (?, ?)", (email_key, now)
-            ),
+            Statement("INSERT INTO login_failures (email_key, failed_at) VALUES (?, ?)", (email_key, now)),
         ]
     )
 
@@ -121,9 +120,7 @@ def revoke_session(*, session_id: str, user_id: str, now: str, reason: str) -> S
 
 
 def update_name(*, user_id: str, name: str, now: str) -> Statement:
-    return Statement(
-        "UPDATE users SET name = ?, updated_at = ? WHERE id = ?", (name, now, user_id)
-    )
+    return Statement("UPDATE users SET name = ?, updated_at = ? WHERE id = ?", (name, now, user_id))
 
 
 def set_password_hash(*, user_id: str, password_hash: str) -> Statement:

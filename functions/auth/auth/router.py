@@ -80,9 +80,7 @@ async def register(body: RegisterRequest, db: Db) -> dict[str, Any]:
 )
 async def login(body: LoginRequest, db: Db) -> dict[str, Any]:
     """Sign in with email and password."""
-    return await run_in_threadpool(
-        service.login, db, _policy(), email=body.email, password=body.password
-    )
+    return await run_in_threadpool(service.login, db, _policy(), email=body.email, password=body.password)
 
 
 @router.post("/v1/auth/refresh", response_model=TokenResponse, tags=["auth"], responses=_PROBLEMS)

@@ -69,7 +69,7 @@ class User(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name
     expires_in: int
     refresh_token: str
     user: User

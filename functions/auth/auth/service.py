@@ -93,9 +93,7 @@ def _session_statements(policy: SessionPolicy, *, user_id: str, now_iso: str) ->
     return session_id, refresh, stmts
 
 
-def register(
-    db: Database, policy: SessionPolicy, *, email: str, password: str, name: str
-) -> dict[str, Any]:
+def register(db: Database, policy: SessionPolicy, *, email: str, password: str, name: str) -> dict[str, Any]:
     """Create an account and its first session; 409 when the email is taken."""
     now = to_iso(utc_now())
     user_id = new_id()
@@ -181,7 +179,9 @@ def get_me(db: Database, *, user_id: str) -> dict[str, Any]:
 
 
 def update_me(db: Database, *, user_id: str, name: str) -> dict[str, Any]:
-    results = db.batch([repo.update_name(user_id=user_id, name=name, now=to_iso(utc_now())), repo.user_select(user_id)])
+    results = db.batch(
+        [repo.update_name(user_id=user_id, name=name, now=to_iso(utc_now())), repo.user_select(user_id)]
+    )
     user = results[1].first()
     if user is None:
         raise NotFoundError("account")
@@ -194,4 +194,3 @@ def delete_me(db: Database, *, user_id: str) -> None:
     if user is None:
         raise NotFoundError("account")
     db.batch(repo.delete_user(user_id=user_id, email_key=email_key(user["email"])))
-

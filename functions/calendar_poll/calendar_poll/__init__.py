@@ -1,1 +1,1 @@
-"""The calendar_poll function (EventBridge schedule). Its sync logic arrives with the calendar polling issue."""
+"""The calendar_poll function (EventBridge schedule); its sync logic arrives with its own issue."""

@@ -24,7 +24,7 @@ from common.keys import jwt_private_key_pem
 from common.settings import Settings, get_settings
 
 ALGORITHM = "ES256"
-TOKEN_TYPE = "at+jwt"
+TOKEN_TYPE = "at+jwt"  # noqa: S105 - RFC 9068 media type, not a secret
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "sid")
 MAX_TOKEN_LENGTH = 4096  # ours are ~450 bytes; anything far larger is rejected before decoding
 LEEWAY_SECONDS = 30

@@ -182,9 +182,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                return _raw_problem(
-                    413, f"Request bodies are limited to {MAX_BODY_BYTES} bytes", "too-large"
-                )
+                return _raw_problem(413, f"Request bodies are limited to {MAX_BODY_BYTES} bytes", "too-large")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -267,6 +265,6 @@ def make_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]
         request_id = getattr(context, "aws_request_id", None)
         if request_id:
             logger.append_keys(request_id=request_id)
-        return asgi(event, context)  # type: ignore[no-any-return]
+        return asgi(event, context)
 
     return lambda_handler

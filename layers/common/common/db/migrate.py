@@ -96,7 +96,8 @@ def main() -> None:
     get_database.cache_clear()
     db = get_database()  # migrates on open
     versions = sorted(applied_versions(db))
-    print(f"database {settings.DATABASE_URL.split('?')[0]}: schema at version {versions[-1] if versions else 0}")
+    version = versions[-1] if versions else 0
+    print(f"database {settings.DATABASE_URL.split('?')[0]}: schema at version {version}")
 
 
 if __name__ == "__main__":
