@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import secrets
 from collections.abc import Callable
@@ -29,19 +30,24 @@ def _in_lambda() -> bool:
 
 
 def _read_or_create(path: Path, make: Callable[[], bytes]) -> bytes:
+    """Read the key file, or publish a new one atomically: written to a private temp file, then
+    hard-linked into place, so a racing process sees either no file or the complete key."""
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(make())
-        handle.flush()
-        os.fsync(handle.fileno())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(make())
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won the race: its key is the key
+            os.link(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
     return path.read_bytes()
 
 

@@ -7,13 +7,13 @@ EXISTS`, `changes()`), never as read-then-write across round trips.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
 Value = None | int | float | str | bytes
-Params = Sequence[Value] | Mapping[str, Value]
+Params = Sequence[Value]  # positional `?` parameters only: the one style both drivers share
 
 
 @dataclass(frozen=True, slots=True)

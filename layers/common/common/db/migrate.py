@@ -65,12 +65,12 @@ def applied_versions(db: Database) -> set[int]:
     return {row[0] for row in db.execute("SELECT version FROM schema_migrations").rows}
 
 
-def migrate(db: Database) -> list[int]:
+def migrate(db: Database, migrations: list[Migration] | None = None) -> list[int]:
     """Apply every pending migration; returns the versions this call applied."""
     db.execute(_BOOKKEEPING)
     done = applied_versions(db)
     applied: list[int] = []
-    for migration in load_migrations():
+    for migration in load_migrations() if migrations is None else migrations:
         if migration.version in done:
             continue
         record = Statement(

@@ -1,0 +1,127 @@
+"""Key material and access tokens."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from common.errors import UnauthorizedError
+from common.keys import (
+    ENCRYPTION_KEY_FILE,
+    JWT_KEY_FILE,
+    KeyConfigurationError,
+    jwt_private_key_pem,
+    token_encryption_key,
+)
+from common.settings import Settings
+from common.tokens import TokenService
+
+
+def test_keys_are_generated_once_owner_only(isolated_env: Path) -> None:
+    settings = Settings()
+    pem = jwt_private_key_pem(settings)
+    key = token_encryption_key(settings)
+    assert len(key) == 32
+    for name in (JWT_KEY_FILE, ENCRYPTION_KEY_FILE):
+        mode = stat.S_IMODE(os.stat(isolated_env / name).st_mode)
+        assert mode == 0o600
+    assert jwt_private_key_pem(settings) == pem
+    assert token_encryption_key(settings) == key
+
+
+def test_racing_processes_agree_on_one_key(isolated_env: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import hashlib
+        from common.keys import jwt_private_key_pem
+        from common.settings import Settings
+        print(hashlib.sha256(jwt_private_key_pem(Settings())).hexdigest())
+        """
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=os.environ.copy()
+        )
+        for _ in range(4)
+    ]
+    digests = {proc.communicate(timeout=60)[0].strip() for proc in procs}
+    assert len(digests) == 1 and "" not in digests
+
+
+def test_configured_keys_win_and_lambda_requires_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = base64.b64encode(b"k" * 32).decode()
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", raw)
+    assert token_encryption_key(Settings()) == b"k" * 32
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", base64.b64encode(b"short").decode())
+    with pytest.raises(KeyConfigurationError, match="32 bytes"):
+        token_encryption_key(Settings())
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", "not base64 !!")
+    with pytest.raises(KeyConfigurationError, match="base64"):
+        token_encryption_key(Settings())
+    monkeypatch.delenv("TOKEN_ENCRYPTION_KEY")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "AuthFunction")
+    with pytest.raises(KeyConfigurationError):
+        token_encryption_key(Settings())
+    with pytest.raises(KeyConfigurationError):
+        jwt_private_key_pem(Settings())
+
+
+def _pem(curve: ec.EllipticCurve = ec.SECP256R1()) -> bytes:
+    return ec.generate_private_key(curve).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _service(pem: bytes, **overrides: object) -> TokenService:
+    options: dict[str, object] = {"issuer": "https://issuer.test", "audience": "aud", "ttl_seconds": 900}
+    options.update(overrides)
+    return TokenService(pem, **options)  # type: ignore[arg-type]
+
+
+def test_issue_and_verify_round_trip() -> None:
+    service = _service(_pem())
+    now = int(time.time())
+    token = service.issue(user_id="u1", session_id="s1", now=now)
+    header = jwt.get_unverified_header(token)
+    assert header == {"alg": "ES256", "kid": service.kid, "typ": "at+jwt"}
+    claims = service.verify(token)
+    assert (claims.user_id, claims.session_id, claims.expires_at) == ("u1", "s1", now + 900)
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert set(payload) == {"iss", "aud", "sub", "sid", "iat", "nbf", "exp", "jti"}
+
+
+def test_kid_is_the_rfc7638_thumbprint_and_stable() -> None:
+    pem = _pem()
+    assert _service(pem).kid == _service(pem).kid
+    assert _service(pem).kid != _service(_pem()).kid
+    jwks = _service(pem).jwks()
+    assert [k["kid"] for k in jwks["keys"]] == [_service(pem).kid]
+    assert "d" not in jwks["keys"][0]
+
+
+def test_token_from_another_issuer_audience_or_key_is_rejected() -> None:
+    pem = _pem()
+    token = _service(pem).issue(user_id="u", session_id="s", now=int(time.time()))
+    for other in (
+        _service(pem, issuer="https://evil.test"),
+        _service(pem, audience="other"),
+        _service(_pem()),
+    ):
+        with pytest.raises(UnauthorizedError):
+            other.verify(token)
+
+
+def test_only_p256_keys_are_accepted() -> None:
+    with pytest.raises(ValueError, match="P-256"):
+        _service(_pem(ec.SECP384R1()))

@@ -1,0 +1,69 @@
+"""Logs are JSON and never carry passwords, tokens or secrets."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from common.observability import get_logger, redact
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the service's JSON log handler writes, captured with the handler's own formatter."""
+    logger = get_logger()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield stream
+    logger.removeHandler(handler)
+
+
+def _lines(captured: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in captured.splitlines() if line.startswith("{")]
+
+
+def test_redact_masks_sensitive_keys_recursively() -> None:
+    value = {
+        "user": "u1",
+        "password": "hunter2hunter2",
+        "nested": {"refresh_token": "rt_x", "list": [{"Authorization": "Bearer x"}], "ok": 1},
+    }
+    assert redact(value) == {
+        "user": "u1",
+        "password": "[REDACTED]",
+        "nested": {"refresh_token": "[REDACTED]", "list": [{"Authorization": "[REDACTED]"}], "ok": 1},
+    }
+
+
+def test_logger_redacts_extra_fields(log_output: io.StringIO) -> None:
+    get_logger().info(
+        "event", extra={"api_key": "sk-secret-1", "detail": {"client_secret": "gsecret"}, "user_id": "u1"}
+    )
+    out = log_output.getvalue()
+    assert "sk-secret-1" not in out and "gsecret" not in out
+    record = _lines(out)[-1]
+    assert record["message"] == "event" and record["user_id"] == "u1"
+    assert record["api_key"] == "[REDACTED]"
+
+
+def test_account_flows_never_log_credentials(client: TestClient, log_output: io.StringIO) -> None:
+    body = {"email": "log@example.com", "password": PASSWORD, "name": "Log"}
+    tokens = client.post("/v1/auth/register", json=body).json()
+    client.post("/v1/auth/login", json={"email": "log@example.com", "password": "wrong password!"})
+    refreshed = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).json()
+    client.get("/v1/me", headers={"Authorization": f"Bearer {refreshed['access_token']}"})
+    out = log_output.getvalue()
+    requests = [line for line in _lines(out) if line.get("message") == "request"]
+    assert len(requests) == 4 and {r["status"] for r in requests} == {200, 201, 401}
+    for secret in (PASSWORD, "wrong password!", tokens["access_token"], tokens["refresh_token"],
+                   refreshed["access_token"], refreshed["refresh_token"]):  # fmt: skip
+        assert secret not in out

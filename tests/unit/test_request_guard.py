@@ -1,0 +1,99 @@
+"""The request guard and app factory: body limits, media type, security headers, CORS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from common.web import MAX_BODY_BYTES
+from local.app import build_app
+
+
+def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
+    yield b'{"email": "'
+    sent = 0
+    while sent < total:
+        yield b"a" * size
+        sent += size
+    yield b'"}'
+
+
+def test_streamed_body_over_the_limit_gets_413_without_content_length(client: TestClient) -> None:
+    response = client.post(
+        "/v1/auth/login", content=_chunks(MAX_BODY_BYTES + 1), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 413
+
+
+def test_declared_length_over_the_limit_is_refused_before_reading(client: TestClient) -> None:
+    response = client.post(
+        "/v1/auth/login",
+        content=b"{}",
+        headers={"content-type": "application/json", "content-length": str(MAX_BODY_BYTES + 1)},
+    )
+    assert response.status_code == 413
+
+
+def test_body_at_the_limit_is_read_and_validated(client: TestClient) -> None:
+    padding = MAX_BODY_BYTES - len(b'{"email": "", "password": "x"}')
+    body = b'{"email": "' + b"a" * padding + b'", "password": "x"}'
+    assert len(body) == MAX_BODY_BYTES
+    response = client.post("/v1/auth/login", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422  # reached validation: the email is too long
+
+
+@pytest.mark.parametrize("media", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_non_json_bodies_get_415(client: TestClient, media: str) -> None:
+    response = client.post("/v1/auth/login", content=b'{"a": 1}', headers={"content-type": media})
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_json_with_charset_and_problem_json_suffix_are_accepted(client: TestClient) -> None:
+    for media in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = client.post("/v1/auth/login", content=b"{}", headers={"content-type": media})
+        assert response.status_code == 422, media
+
+
+def test_security_headers_on_every_response(client: TestClient) -> None:
+    for response in (client.get("/v1/health"), client.get("/v1/nowhere"), client.get("/v1/me")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in response.headers  # served over http here
+    assert client.get("/.well-known/jwks.json").headers["cache-control"].startswith("public")
+
+
+def test_hsts_when_served_over_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.example.com")
+    with TestClient(build_app(), raise_server_exceptions=False) as https_client:
+        assert "max-age=" in https_client.get("/v1/health").headers["strict-transport-security"]
+
+
+def test_cors_allows_only_configured_origins(client: TestClient) -> None:
+    preflight = {"access-control-request-method": "POST", "access-control-request-headers": "authorization"}
+    allowed = client.options("/v1/auth/login", headers={"origin": "http://localhost:3000", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
+    denied = client.options("/v1/auth/login", headers={"origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in denied.headers
+    simple = client.get("/v1/health", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in simple.headers
+
+
+def test_unexpected_errors_are_generic_problems(client: TestClient, isolated_env: object) -> None:
+    from common.db import get_database
+
+    get_database().execute("DROP TABLE sessions")  # break the schema under a running app
+    response = client.post(
+        "/v1/auth/refresh",
+        json={"refresh_token": "rt_whatever"},
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    text = response.text
+    assert "Traceback" not in text and "sessions" not in text and "SELECT" not in text

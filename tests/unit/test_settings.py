@@ -1,0 +1,91 @@
+"""Settings: CONFIG.md names, local defaults derived from each other, bad values rejected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from common.settings import Settings
+
+_CONFIG_TABLE = """
+HOST PORT TRACKER_DATA_DIR PUBLIC_BASE_URL DATABASE_URL DATABASE_AUTH_TOKEN JWT_PRIVATE_KEY JWT_ISSUER
+JWT_AUDIENCE ACCESS_TOKEN_TTL_SECONDS REFRESH_TOKEN_TTL_SECONDS TOKEN_ENCRYPTION_KEY ALLOWED_REDIRECT_URIS
+CORS_ALLOW_ORIGINS GOOGLE_CLIENT_ID GOOGLE_CLIENT_SECRET GOOGLE_DISCOVERY_URL GOOGLE_CALENDAR_API_URL
+CALENDAR_POLL_INTERVAL_SECONDS CALENDAR_LOOKAHEAD_DAYS PREP_LEAD_DAYS ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
+PREP_MODEL PREP_RATE_LIMIT_PER_HOUR EXPORT_URL_TTL_SECONDS EXPORT_BUCKET PREP_QUEUE_URL AWS_ENDPOINT_URL
+LOG_LEVEL
+"""  # the table of ../shared/CONFIG.md
+CONFIG_NAMES = set(_CONFIG_TABLE.split())
+
+
+def test_fields_are_exactly_the_config_contract() -> None:
+    assert set(Settings.model_fields) == CONFIG_NAMES
+
+
+def test_local_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKER_DATA_DIR")
+    s = Settings()
+    assert (s.HOST, s.PORT) == ("127.0.0.1", 8000)
+    assert s.PUBLIC_BASE_URL == "http://127.0.0.1:8000"
+    assert s.JWT_ISSUER == "http://127.0.0.1:8000"
+    assert s.JWT_AUDIENCE == "interview-tracker"
+    assert s.TRACKER_DATA_DIR == Path("./data")
+    assert s.DATABASE_URL == f"file:{Path('./data') / 'tracker.db'}"
+    assert s.ALLOWED_REDIRECT_URIS == ["http://localhost:3000/auth/callback"]
+    assert s.CORS_ALLOW_ORIGINS == ["http://localhost:3000"]
+    assert (s.ACCESS_TOKEN_TTL_SECONDS, s.REFRESH_TOKEN_TTL_SECONDS) == (900, 2_592_000)
+    assert s.embedded_database and not s.serves_https
+    assert s.GOOGLE_CLIENT_ID is None and s.ANTHROPIC_API_KEY is None and s.EXPORT_BUCKET is None
+
+
+def test_derived_values_follow_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104 - a value under test, nothing binds
+    monkeypatch.setenv("PORT", "9001")
+    monkeypatch.setenv("ALLOWED_REDIRECT_URIS", "https://app.example.com/cb, https://app.example.com/other,"
+                       "http://localhost:5173/cb")  # fmt: skip
+    s = Settings()
+    assert s.PUBLIC_BASE_URL == "http://0.0.0.0:9001"
+    assert s.ALLOWED_REDIRECT_URIS == [
+        "https://app.example.com/cb",
+        "https://app.example.com/other",
+        "http://localhost:5173/cb",
+    ]
+    assert s.CORS_ALLOW_ORIGINS == ["http://localhost:5173", "https://app.example.com"]
+
+
+def test_explicit_values_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.example.com/")
+    monkeypatch.setenv("JWT_ISSUER", "https://issuer.example.com")
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", "https://a.example.com,https://b.example.com")
+    monkeypatch.setenv("DATABASE_URL", "libsql://db.example.turso.io")
+    s = Settings()
+    assert s.PUBLIC_BASE_URL == "https://api.example.com"
+    assert s.serves_https
+    assert s.JWT_ISSUER == "https://issuer.example.com"
+    assert s.CORS_ALLOW_ORIGINS == ["https://a.example.com", "https://b.example.com"]
+    assert not s.embedded_database
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "not-a-number"),
+        ("PORT", "70000"),
+        ("ACCESS_TOKEN_TTL_SECONDS", "0"),
+        ("LOG_LEVEL", "LOUD"),
+        ("CORS_ALLOW_ORIGINS", "*"),
+    ],
+)
+def test_bad_values_are_rejected(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_secrets_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
+    monkeypatch.setenv("DATABASE_AUTH_TOKEN", "turso-very-secret")
+    s = Settings()
+    assert "very-secret" not in repr(s) and "very-secret" not in str(s.model_dump())
