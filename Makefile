@@ -3,15 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOURCES := layers functions local tests bench
+SOURCES := layers functions local tests scripts
 
-.PHONY: run test lint fmt typecheck unit migrate bench openapi clean help
+.PHONY: run test lint fmt unit migrate openapi clean help
 
 help:
 	@echo "make run      serve the whole API on http://127.0.0.1:8000 (HOST/PORT)"
 	@echo "make test     lint + type check + the whole test suite"
 	@echo "make migrate  apply database migrations to DATABASE_URL"
-	@echo "make bench    benchmarks"
+	@echo "make openapi  regenerate the bundled OpenAPI document (functions/auth/auth/openapi.json)"
 
 $(STAMP): pyproject.toml scripts/sitepaths.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -41,8 +41,8 @@ fmt: $(STAMP)
 	$(PY) -m ruff format $(SOURCES)
 	$(PY) -m ruff check --fix $(SOURCES)
 
-bench: $(STAMP)
-	$(PY) -m bench
+openapi: $(STAMP)
+	$(PY) -m local.openapi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -227,7 +228,11 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 # ---- app factory and Lambda handler ------------------------------------------------------------
 
 
-def create_app(*routers: APIRouter, title: str = "Interview Tracker API") -> FastAPI:
+def create_app(
+    *routers: APIRouter, title: str = "Interview Tracker API", openapi_document: Path | None = None
+) -> FastAPI:
+    """The app of an HTTP function. `openapi_document` serves a prebuilt document of every route
+    (`make openapi`) instead of this function's own routes only."""
     settings = get_settings()
     app = FastAPI(
         title=title,
@@ -238,6 +243,15 @@ def create_app(*routers: APIRouter, title: str = "Interview Tracker API") -> Fas
     )
     for router in routers:
         app.include_router(router)
+    if openapi_document is not None:
+        document = openapi_document
+
+        def bundled_openapi() -> dict[str, Any]:
+            if app.openapi_schema is None:
+                app.openapi_schema = json.loads(document.read_text())
+            return app.openapi_schema
+
+        app.openapi = bundled_openapi  # type: ignore[method-assign]
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
