@@ -95,5 +95,8 @@ def test_unexpected_errors_are_generic_problems(client: TestClient, isolated_env
     )
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json()["status"] == 500
     text = response.text
     assert "Traceback" not in text and "sessions" not in text and "SELECT" not in text

@@ -90,13 +90,6 @@ async def _busy_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    get_logger().exception(
-        "unhandled error", extra={"path": request.url.path, "error_type": type(exc).__name__}
-    )
-    return problem_response(500, "An unexpected error occurred", slug="internal-error")
-
-
 # ---- request guard: body size and type, security headers, access log ---------------------------
 
 
@@ -106,7 +99,8 @@ def _raw_problem(status: int, detail: str, slug: str) -> tuple[dict[str, Any], b
 
 
 class RequestGuard:
-    """Pure ASGI middleware: 413 over 1 MiB, 415 for non-JSON bodies, headers on every response."""
+    """Pure ASGI middleware: 413 over 1 MiB, 415 for non-JSON bodies, a problem+json 500 for any
+    unhandled error, security headers on every response, one access-log line per request."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
@@ -117,12 +111,13 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status_holder = {"status": 500}
+        status_holder = {"status": 500, "started": 0}
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = 1
                 raw = list(message.get("headers", []))
                 present = {k.lower() for k, _ in raw}
                 raw.append((b"x-content-type-options", b"nosniff"))
@@ -142,6 +137,16 @@ class RequestGuard:
                     return
                 receive = replay
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Here rather than in an app exception handler: Starlette runs those outside every
+            # middleware, so a 500 would miss the security headers and the access log's status.
+            get_logger().exception(
+                "unhandled error", extra={"path": scope["path"], "error_type": type(exc).__name__}
+            )
+            if status_holder["started"]:
+                raise
+            status, body = _raw_problem(500, "An unexpected error occurred", "internal-error")
+            await self._send_raw(send_with_headers, status, body)
         finally:
             get_logger().info(
                 "request",
@@ -256,7 +261,6 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DatabaseBusyError, _busy_error)
-    app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.CORS_ALLOW_ORIGINS,
