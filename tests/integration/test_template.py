@@ -1,0 +1,434 @@
+"""Offline checks of template.yaml, no AWS credentials needed.
+
+`sam validate --lint` misses wrong runtimes, timeouts and enum values, so the template is expanded the
+way CloudFormation would (samtranslator, local CodeUri rewritten to s3://, no IAM lookups), cfn-lint
+runs on the expanded template, and the resources it would deploy are checked against the code.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.api import ManualArgs, lint
+from cfnlint.rules import Match
+from pydantic import SecretStr
+from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
+from samtranslator.translator.transform import transform
+
+from common.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+REGION = "us-east-1"
+RUNTIME = "python3.12"
+HTTP_API_TIMEOUT_SECONDS = 30  # API Gateway HTTP API's maximum integration timeout
+
+AUTH_ROUTES = {
+    ("GET", "/v1/health"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/v1/openapi.json"),
+    ("POST", "/v1/auth/register"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/logout"),
+    ("GET", "/v1/me"),
+    ("PATCH", "/v1/me"),
+    ("DELETE", "/v1/me"),
+}
+# Values a deployment passes for the parameters that have no default.
+REQUIRED_PARAMETERS = {
+    "PublicBaseUrl": "https://api.example.com",
+    "DatabaseUrl": "libsql://tracker-example.turso.io",
+}
+# CONFIG.md's binding variable names.
+CONFIG_NAMES = frozenset(
+    """
+    HOST PORT TRACKER_DATA_DIR PUBLIC_BASE_URL DATABASE_URL DATABASE_AUTH_TOKEN JWT_PRIVATE_KEY JWT_ISSUER
+    JWT_AUDIENCE ACCESS_TOKEN_TTL_SECONDS REFRESH_TOKEN_TTL_SECONDS TOKEN_ENCRYPTION_KEY ALLOWED_REDIRECT_URIS
+    CORS_ALLOW_ORIGINS GOOGLE_CLIENT_ID GOOGLE_CLIENT_SECRET GOOGLE_DISCOVERY_URL GOOGLE_CALENDAR_API_URL
+    CALENDAR_POLL_INTERVAL_SECONDS CALENDAR_LOOKAHEAD_DAYS PREP_LEAD_DAYS ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
+    PREP_MODEL PREP_RATE_LIMIT_PER_HOUR EXPORT_URL_TTL_SECONDS EXPORT_BUCKET PREP_QUEUE_URL AWS_ENDPOINT_URL
+    LOG_LEVEL
+    """.split()
+)
+CORS_ORIGINS = ["https://app.example.com", "http://localhost:3000"]
+_SECRET_REFERENCE = re.compile(
+    r"^\{\{resolve:(secretsmanager|ssm-secure):\$\{(\w+)\}(:SecretString)?[^{}]*\}\}$"
+)
+_SECRET_LOOKING = [
+    re.compile(r"-----BEGIN [A-Z ]*KEY-----"),
+    re.compile(r"\beyJ[\w-]{10,}\.[\w-]{10,}"),  # a JWT (Turso tokens are JWTs)
+    re.compile(r"\bsk-ant-[\w-]+"),
+    re.compile(r"^[A-Za-z0-9+/]{43}=$"),  # 32 random bytes, base64
+    re.compile(r"\bGOCSPX-[\w-]+"),  # Google OAuth client secret
+]
+
+
+# ---- loading and expanding the template --------------------------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """SafeLoader plus CloudFormation's short tags (!Ref, !Sub, !GetAtt...), on a private subclass."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        assert isinstance(node, yaml.MappingNode)
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    loaded = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+class _NoIamLookups(ManagedPolicyLoader):
+    """SAM's bundled policy map suffices; never call IAM."""
+
+    def __init__(self) -> None:
+        self._policy_map: dict[str, str] | None = {}
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def deploy_parameters(template: dict[str, Any]) -> dict[str, Any]:
+    """Parameter values as CloudFormation hands them to the SAM transform (lists as lists)."""
+    values: dict[str, Any] = {}
+    for name, spec in template.get("Parameters", {}).items():
+        value = REQUIRED_PARAMETERS.get(name, spec.get("Default"))
+        assert value is not None, f"parameter {name} has no default: add a sample value to this test"
+        if spec["Type"] == "CommaDelimitedList" and isinstance(value, str):
+            value = [item.strip() for item in value.split(",")]
+        values[name] = value
+    values["CorsAllowOrigins"] = CORS_ORIGINS  # not the default: it must flow through to the API
+    return values
+
+
+def sam_transform(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    source = copy.deepcopy(template)
+    for logical_id, resource in source["Resources"].items():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+                props[key] = f"s3://artifacts-bucket/{logical_id}.zip"
+    # samtranslator asks boto3 for the region (pseudo parameters, partition); no credentials are used.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return transform(source, deploy_parameters(template), _NoIamLookups())
+
+
+def lint_problems(template_text: str) -> list[Match]:
+    """cfn-lint errors and warnings (informational matches are ignored)."""
+    matches = lint(template_text, config=ManualArgs(regions=[REGION]))
+    return [m for m in matches if m.rule.id[:1] in ("E", "W")]
+
+
+def describe(matches: list[Match]) -> str:
+    return "\n".join(f"{m.rule.id} line {m.linenumber}: {m.message}" for m in matches)
+
+
+@pytest.fixture(scope="module")
+def source() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def expanded(source: dict[str, Any]) -> dict[str, Any]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return sam_transform(source, monkeypatch)
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def functions(expanded: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: res["Properties"] for name, res in resources_of(expanded, "AWS::Lambda::Function").items()}
+
+
+def env_of(function: dict[str, Any]) -> dict[str, Any]:
+    return dict(function.get("Environment", {}).get("Variables", {}))
+
+
+def walk_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from walk_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk_strings(item)
+
+
+# ---- lint ---------------------------------------------------------------------------------------
+
+
+def test_expanded_template_passes_cfn_lint(expanded: dict[str, Any]) -> None:
+    problems = lint_problems(json.dumps(expanded))
+    assert not problems, describe(problems)
+
+
+def test_sam_template_passes_cfn_lint() -> None:
+    problems = lint_problems(TEMPLATE.read_text())
+    assert not problems, describe(problems)
+
+
+def _break(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def apply(template: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node = template
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reported"),
+    [
+        ("Globals.Function.Runtime", "python3.99", "'python3.99'"),
+        ("Globals.Function.Architectures", ["x86"], "'x86'"),
+        ("Resources.AuthFunction.Properties.Timeout", 1200, "1200"),
+        ("Resources.AuthFunction.Properties.MemorySize", 64, "64"),
+        ("Resources.AuthLogGroup.Properties.RetentionInDays", 42, "42"),
+    ],
+)
+def test_the_lint_pipeline_catches_broken_values(
+    source: dict[str, Any], path: str, value: Any, reported: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reason for the transform step: cfn-lint on the SAM template alone (cfn-lint 1.58) passes the
+    broken runtime, architecture and timeout; on the expanded template each is an error."""
+    broken = copy.deepcopy(source)
+    _break(path, value)(broken)
+    problems = lint_problems(json.dumps(sam_transform(broken, monkeypatch)))
+    errors = [m for m in problems if m.rule.id.startswith("E") and reported in m.message]
+    assert errors, f"cfn-lint accepted {path} = {value!r}:\n{describe(problems)}"
+
+
+# ---- functions and the layer --------------------------------------------------------------------
+
+
+def test_every_function_runs_python312_on_x86_with_the_layer(expanded: dict[str, Any]) -> None:
+    layers = set(resources_of(expanded, "AWS::Lambda::LayerVersion"))
+    assert len(layers) == 1
+    for name, props in functions(expanded).items():
+        assert props["Runtime"] == RUNTIME, name
+        # The libsql wheel has no Linux arm64 build.
+        assert props["Architectures"] == ["x86_64"], name
+        assert {"Ref": next(iter(layers))} in props["Layers"], name
+        assert 512 <= props["MemorySize"] <= 3008, name
+
+
+def test_http_functions_time_out_before_api_gateway(expanded: dict[str, Any]) -> None:
+    api_targets = _route_targets(expanded)
+    for name in set(api_targets.values()):
+        assert functions(expanded)[name]["Timeout"] < HTTP_API_TIMEOUT_SECONDS, name
+
+
+def test_the_auth_function(source: dict[str, Any], expanded: dict[str, Any]) -> None:
+    props = source["Resources"]["AuthFunction"]["Properties"]
+    assert props["CodeUri"] == "functions/auth/"
+    assert props["Handler"] == "auth.handler.lambda_handler"
+    deployed = functions(expanded)["AuthFunction"]
+    assert deployed["Handler"] == "auth.handler.lambda_handler"
+
+
+def test_handlers_exist_inside_their_code_uri(source: dict[str, Any]) -> None:
+    for name, res in resources_of(source, "AWS::Serverless::Function").items():
+        props = res["Properties"]
+        code = ROOT / props["CodeUri"]
+        module, _, attribute = props["Handler"].rpartition(".")
+        module_file = code / (module.replace(".", "/") + ".py")
+        assert module_file.is_file(), f"{name}: {module_file} is missing"
+        assert f"{attribute} = " in module_file.read_text(), f"{name}: no {attribute} in {module_file}"
+        assert (code / "requirements.txt").is_file(), name
+
+
+def test_the_common_layer_is_built_by_sam(source: dict[str, Any], expanded: dict[str, Any]) -> None:
+    (layer,) = resources_of(source, "AWS::Serverless::LayerVersion").values()
+    assert layer["Properties"]["ContentUri"] == "layers/common/"
+    assert layer["Metadata"]["BuildMethod"] == RUNTIME
+    assert (ROOT / "layers/common/requirements.txt").is_file()
+    assert (ROOT / "layers/common/common/__init__.py").is_file()
+    (deployed,) = resources_of(expanded, "AWS::Lambda::LayerVersion").values()
+    assert deployed["Properties"]["CompatibleRuntimes"] == [RUNTIME]
+    assert deployed["Properties"].get("CompatibleArchitectures", ["x86_64"]) == ["x86_64"]
+
+
+def test_every_function_logs_to_its_own_group_with_retention(expanded: dict[str, Any]) -> None:
+    groups = resources_of(expanded, "AWS::Logs::LogGroup")
+    used = set()
+    for name, props in functions(expanded).items():
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert group in groups, name
+        assert groups[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+        used.add(group)
+    assert len(used) == len(functions(expanded))
+
+
+# ---- the HTTP API ---------------------------------------------------------------------------------
+
+
+def _http_api(expanded: dict[str, Any]) -> dict[str, Any]:
+    (api,) = resources_of(expanded, "AWS::ApiGatewayV2::Api").values()
+    return dict(api["Properties"]["Body"])
+
+
+def _route_targets(expanded: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(METHOD, path) -> logical id of the function that serves it."""
+    targets = {}
+    for path, operations in _http_api(expanded)["paths"].items():
+        for method, operation in operations.items():
+            integration = operation["x-amazon-apigateway-integration"]
+            assert integration["type"] == "aws_proxy"
+            assert integration["payloadFormatVersion"] == "2.0"
+            match = re.search(r"\$\{(\w+)\.Arn\}", integration["uri"]["Fn::Sub"])
+            assert match, integration
+            targets[(method.upper(), path)] = match.group(1)
+    return targets
+
+
+def test_every_auth_route_is_an_api_route(expanded: dict[str, Any]) -> None:
+    targets = _route_targets(expanded)
+    auth_routes = {route for route, function in targets.items() if function == "AuthFunction"}
+    assert auth_routes == AUTH_ROUTES
+
+
+def test_api_routes_match_the_auth_app(expanded: dict[str, Any]) -> None:
+    """A route added to the auth router must be added to the template too (and no route is a typo)."""
+    from auth.handler import app
+
+    # The app's own OpenAPI document lists every route it serves (but not itself).
+    served = {(method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops}
+    served.add(("GET", app.openapi_url or ""))
+    targets = _route_targets(expanded)
+    assert {route for route, function in targets.items() if function == "AuthFunction"} == served
+
+
+def test_every_route_may_invoke_its_function(expanded: dict[str, Any]) -> None:
+    permissions = resources_of(expanded, "AWS::Lambda::Permission").values()
+    allowed = {
+        (p["Properties"]["FunctionName"]["Ref"], p["Properties"]["SourceArn"]["Fn::Sub"][0].split("/", 2)[-1])
+        for p in permissions
+    }
+    for (method, path), function in _route_targets(expanded).items():
+        assert (function, f"{method}{path}") in allowed, (method, path)
+
+
+def test_cors_origins_come_from_the_parameter(source: dict[str, Any], expanded: dict[str, Any]) -> None:
+    assert source["Parameters"]["CorsAllowOrigins"]["Type"] == "CommaDelimitedList"
+    cors = _http_api(expanded)["x-amazon-apigateway-cors"]
+    # SAM swaps the whole CORS block for any intrinsic other than a plain Ref: the result must be a list.
+    assert cors["allowOrigins"] == CORS_ORIGINS
+    assert "*" not in cors["allowOrigins"]
+    assert cors.get("allowCredentials") is not True
+    assert {"authorization", "content-type"} <= {h.lower() for h in cors["allowHeaders"]}
+    for name, props in functions(expanded).items():
+        assert env_of(props)["CORS_ALLOW_ORIGINS"] == {"Fn::Join": [",", {"Ref": "CorsAllowOrigins"}]}, name
+
+
+def test_api_stage_has_access_logs_and_throttling(expanded: dict[str, Any]) -> None:
+    (stage,) = resources_of(expanded, "AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "$default"
+    assert props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0] in resources_of(
+        expanded, "AWS::Logs::LogGroup"
+    )
+    json.loads(props["AccessLogSettings"]["Format"])
+    assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+def test_outputs_name_the_api_url(source: dict[str, Any]) -> None:
+    url = source["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"]
+    assert url.startswith("https://${HttpApi}.execute-api.")
+
+
+# ---- configuration and secrets ------------------------------------------------------------------
+
+
+def _secret_settings() -> set[str]:
+    return {
+        name
+        for name, field in Settings.model_fields.items()
+        if field.annotation is SecretStr or SecretStr in getattr(field.annotation, "__args__", ())
+    }
+
+
+def test_environment_names_are_settings(expanded: dict[str, Any]) -> None:
+    """Every variable is one the settings object actually reads, or one Powertools/AWS reads."""
+    known = set(Settings.model_fields)
+    for name, props in functions(expanded).items():
+        unknown = {
+            var for var in env_of(props) if var not in known and not var.startswith(("POWERTOOLS_", "AWS_"))
+        }
+        assert not unknown, f"{name}: {sorted(unknown)}"
+
+
+def test_environment_names_follow_config_md(expanded: dict[str, Any]) -> None:
+    for name, props in functions(expanded).items():
+        unknown = {
+            var
+            for var in env_of(props)
+            if var not in CONFIG_NAMES and not var.startswith(("POWERTOOLS_", "AWS_"))
+        }
+        assert not unknown, f"{name}: {sorted(unknown)}"
+
+
+def test_deployed_auth_function_has_what_lambda_requires(expanded: dict[str, Any]) -> None:
+    """In Lambda, keys are never generated: they and the database settings must come from the template."""
+    env = env_of(functions(expanded)["AuthFunction"])
+    required = {
+        "JWT_PRIVATE_KEY",
+        "TOKEN_ENCRYPTION_KEY",
+        "DATABASE_URL",
+        "DATABASE_AUTH_TOKEN",
+        "PUBLIC_BASE_URL",
+    }
+    assert required <= set(env)
+    assert env["POWERTOOLS_LOG_LEVEL"] == env["LOG_LEVEL"]
+
+
+def test_secrets_are_referenced_by_name(source: dict[str, Any], expanded: dict[str, Any]) -> None:
+    secrets = _secret_settings()
+    assert {"JWT_PRIVATE_KEY", "TOKEN_ENCRYPTION_KEY", "DATABASE_AUTH_TOKEN"} <= secrets
+    for name, props in functions(expanded).items():
+        for var in secrets & set(env_of(props)):
+            value = env_of(props)[var]
+            assert isinstance(value, dict), f"{name}.{var} is a literal"
+            assert set(value) == {"Fn::Sub"}, f"{name}.{var} must be a dynamic reference"
+            match = _SECRET_REFERENCE.match(value["Fn::Sub"])
+            assert match, f"{name}.{var}: {value}"
+            assert match.group(2) in source["Parameters"], f"{name}.{var}: name must be a parameter"
+
+
+def test_no_secret_values_anywhere_in_the_template(source: dict[str, Any]) -> None:
+    for text in walk_strings(source):
+        for pattern in _SECRET_LOOKING:
+            assert not pattern.search(text), f"secret-looking value in template.yaml: {text[:40]}..."
+    for name in source["Parameters"]:
+        if re.search(r"secret|token|key|password", name, re.I):
+            assert name.endswith("SecretName"), f"{name}: pass secrets by name"
