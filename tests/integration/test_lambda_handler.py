@@ -110,6 +110,12 @@ def test_unknown_route_is_a_404_problem(invoke: Invoke) -> None:
     assert_problem(invoke(api_event("health", path="/v1/no-such-route")), 404)
 
 
+def test_problem_bodies_are_returned_as_text_not_base64(invoke: Invoke) -> None:
+    response = invoke(api_event("health", path="/v1/no-such-route"))
+    assert response["isBase64Encoded"] is False
+    assert json.loads(response["body"])["status"] == 404
+
+
 def test_malformed_json_is_a_400_problem(invoke: Invoke) -> None:
     event = api_event("register", body='{"email": "ada@example.com", "password": ')
     assert_problem(invoke(event), 400)

@@ -312,10 +312,17 @@ def _route_targets(expanded: dict[str, Any]) -> dict[tuple[str, str], str]:
     return targets
 
 
+DEFAULT_ROUTE = ("X-AMAZON-APIGATEWAY-ANY-METHOD", "/$default")
+
+
 def test_every_auth_route_is_an_api_route(expanded: dict[str, Any]) -> None:
     targets = _route_targets(expanded)
     auth_routes = {route for route, function in targets.items() if function == "AuthFunction"}
-    assert auth_routes == AUTH_ROUTES
+    assert auth_routes - {DEFAULT_ROUTE} == AUTH_ROUTES
+
+
+def test_unmatched_requests_reach_the_app_for_a_problem_json_404(expanded: dict[str, Any]) -> None:
+    assert _route_targets(expanded)[DEFAULT_ROUTE] == "AuthFunction"
 
 
 def test_api_routes_match_the_auth_app(expanded: dict[str, Any]) -> None:
@@ -326,7 +333,8 @@ def test_api_routes_match_the_auth_app(expanded: dict[str, Any]) -> None:
     served = {(method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops}
     served.add(("GET", app.openapi_url or ""))
     targets = _route_targets(expanded)
-    assert {route for route, function in targets.items() if function == "AuthFunction"} == served
+    auth_routes = {route for route, function in targets.items() if function == "AuthFunction"}
+    assert auth_routes - {DEFAULT_ROUTE} == served
 
 
 def test_every_route_may_invoke_its_function(expanded: dict[str, Any]) -> None:
@@ -336,7 +344,8 @@ def test_every_route_may_invoke_its_function(expanded: dict[str, Any]) -> None:
         for p in permissions
     }
     for (method, path), function in _route_targets(expanded).items():
-        assert (function, f"{method}{path}") in allowed, (method, path)
+        # SAM grants one wildcard permission to a function that also serves the $default route.
+        assert {(function, f"{method}{path}"), (function, "*")} & allowed, (method, path)
 
 
 def test_cors_origins_come_from_the_parameter(source: dict[str, Any], expanded: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from functools import lru_cache
 from typing import Any
@@ -41,6 +42,9 @@ class _RedactingFilter(logging.Filter):
 def get_logger() -> Logger:
     from common.settings import get_settings
 
-    logger = Logger(service=SERVICE, level=get_settings().LOG_LEVEL)
+    # POWERTOOLS_SERVICE_NAME (set per function in template.yaml) names the service when present.
+    logger = Logger(
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE, level=get_settings().LOG_LEVEL
+    )
     logger.addFilter(_RedactingFilter())
     return logger

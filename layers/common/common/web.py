@@ -276,13 +276,11 @@ def make_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]
     """The Lambda entry point for an HTTP function (API Gateway HTTP API, payload v2.0)."""
     from mangum import Mangum
 
-    asgi = Mangum(app, lifespan="off")
-    logger = get_logger()
+    # problem+json is text: without it Mangum would base64-encode every error body.
+    asgi = Mangum(app, lifespan="off", text_mime_types=["text/", "application/json", PROBLEM_JSON])
 
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        request_id = getattr(context, "aws_request_id", None)
-        if request_id:
-            logger.append_keys(request_id=request_id)
+        get_logger().append_keys(request_id=getattr(context, "aws_request_id", None))
         return asgi(event, context)
 
     return lambda_handler
