@@ -206,7 +206,12 @@ def test_in_lambda_a_missing_key_fails_closed(invoke: Invoke, monkeypatch: pytes
 
 def _template_routes() -> set[str]:
     events = load_template()["Resources"]["AuthFunction"]["Properties"]["Events"]
-    return {f"{e['Properties']['Method']} {e['Properties']['Path']}" for e in events.values()}
+    # An event without Path/Method is the $default route (unmatched requests), not a sample target.
+    return {
+        f"{e['Properties']['Method']} {e['Properties']['Path']}"
+        for e in events.values()
+        if "Path" in e["Properties"]
+    }
 
 
 @pytest.mark.parametrize("name", event_names())
