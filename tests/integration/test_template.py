@@ -47,17 +47,8 @@ REQUIRED_PARAMETERS = {
     "PublicBaseUrl": "https://api.example.com",
     "DatabaseUrl": "libsql://tracker-example.turso.io",
 }
-# CONFIG.md's binding variable names.
-CONFIG_NAMES = frozenset(
-    """
-    HOST PORT TRACKER_DATA_DIR PUBLIC_BASE_URL DATABASE_URL DATABASE_AUTH_TOKEN JWT_PRIVATE_KEY JWT_ISSUER
-    JWT_AUDIENCE ACCESS_TOKEN_TTL_SECONDS REFRESH_TOKEN_TTL_SECONDS TOKEN_ENCRYPTION_KEY ALLOWED_REDIRECT_URIS
-    CORS_ALLOW_ORIGINS GOOGLE_CLIENT_ID GOOGLE_CLIENT_SECRET GOOGLE_DISCOVERY_URL GOOGLE_CALENDAR_API_URL
-    CALENDAR_POLL_INTERVAL_SECONDS CALENDAR_LOOKAHEAD_DAYS PREP_LEAD_DAYS ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
-    PREP_MODEL PREP_RATE_LIMIT_PER_HOUR EXPORT_URL_TTL_SECONDS EXPORT_BUCKET PREP_QUEUE_URL AWS_ENDPOINT_URL
-    LOG_LEVEL
-    """.split()
-)
+# CONFIG.md's binding variable names (tests/unit/test_settings.py pins Settings to that table).
+CONFIG_NAMES = frozenset(Settings.model_fields)
 CORS_ORIGINS = ["https://app.example.com", "http://localhost:3000"]
 _SECRET_REFERENCE = re.compile(
     r"^\{\{resolve:(secretsmanager|ssm-secure):\$\{(\w+)\}(:SecretString)?[^{}]*\}\}$"
