@@ -336,12 +336,6 @@ def test_lockout_ends_when_failures_age_out_of_the_window(client: TestClient, us
     assert login(client).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: lockout is check-then-act (auth.service.login reads recent failures, verifies the "
-    "password, then records the failure), so parallel attempts all pass the check: 10 concurrent wrong "
-    "passwords are all evaluated (10x 401) instead of at most 5",
-)
 def test_parallel_failures_cannot_exceed_the_lockout_limit(client: TestClient, user: dict[str, Any]) -> None:
     attempts = 10
     barrier = threading.Barrier(attempts)

@@ -259,21 +259,14 @@ def test_invalid_email_is_422(client: TestClient, ctx: Ctx, route: Route) -> Non
         assert_validation(send_json(client, route, ctx, payload), loc=["body", "email"], case=email)
 
 
-_NUL_NAME_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ShortText (common.schemas) accepts control characters, so a name containing NUL "
-    "(\\u0000) is stored (register -> 201, PATCH /v1/me -> 200) instead of being rejected with 422",
-)
-
-
 @pytest.mark.parametrize(
     ("route", "name", "statuses"),
     [
         pytest.param(ROUTES[0], "email", {422}, id="register-email"),
-        pytest.param(ROUTES[0], "name", {422}, id="register-name", marks=_NUL_NAME_BUG),
+        pytest.param(ROUTES[0], "name", {422}, id="register-name"),
         pytest.param(ROUTES[1], "email", {422}, id="login-email"),
         pytest.param(ROUTES[2], "refresh_token", {401, 422}, id="refresh-token"),
-        pytest.param(ROUTES[4], "name", {422}, id="patch_me-name", marks=_NUL_NAME_BUG),
+        pytest.param(ROUTES[4], "name", {422}, id="patch_me-name"),
     ],
 )
 def test_nul_character_is_rejected(

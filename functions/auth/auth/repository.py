@@ -61,13 +61,23 @@ def recent_failures(db: Database, *, email_key: str, since: str) -> list[str]:
     return [row[0] for row in result.rows]
 
 
-def record_failure(db: Database, *, email_key: str, now: str, prune_before: str) -> None:
-    db.batch(
+def reserve_attempt(db: Database, *, email_key: str, now: str, window_start: str, limit: int) -> bool:
+    """Count this attempt as a failure up front, only while fewer than `limit` are in the window.
+
+    One conditional INSERT, so parallel attempts cannot all pass the check before any failure is
+    recorded; a successful login clears the reservation with the rest (clear_failures).
+    """
+    results = db.batch(
         [
-            Statement("DELETE FROM login_failures WHERE failed_at <= ?", (prune_before,)),
-            Statement("INSERT INTO login_failures (email_key, failed_at) VALUES (?, ?)", (email_key, now)),
+            Statement("DELETE FROM login_failures WHERE failed_at <= ?", (window_start,)),
+            Statement(
+                "INSERT INTO login_failures (email_key, failed_at) SELECT ?, ? "
+                "WHERE (SELECT count(*) FROM login_failures WHERE email_key = ? AND failed_at > ?) < ?",
+                (email_key, now, email_key, window_start, limit),
+            ),
         ]
     )
+    return results[1].rows_affected == 1
 
 
 def clear_failures(email_key: str) -> Statement:

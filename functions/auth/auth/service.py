@@ -114,19 +114,21 @@ def login(db: Database, policy: SessionPolicy, *, email: str, password: str) -> 
     now = to_iso(now_dt)
     key = email_key(email)
     window_start = now_dt - LOCKOUT_WINDOW
-    failures = repo.recent_failures(db, email_key=key, since=to_iso(window_start))
-    if len(failures) >= LOCKOUT_FAILURES:
-        unlocks_at = from_iso(failures[-LOCKOUT_FAILURES]) + LOCKOUT_WINDOW
-        retry = (unlocks_at - now_dt).total_seconds()
+    if not repo.reserve_attempt(
+        db, email_key=key, now=now, window_start=to_iso(window_start), limit=LOCKOUT_FAILURES
+    ):
+        failures = repo.recent_failures(db, email_key=key, since=to_iso(window_start))
+        # The attempt is allowed again once all but LOCKOUT_FAILURES - 1 of these have aged out.
+        oldest_blocking = failures[max(0, len(failures) - LOCKOUT_FAILURES)] if failures else now
+        unlocks_at = from_iso(oldest_blocking) + LOCKOUT_WINDOW
         raise RateLimitedError(
             "Too many failed sign-in attempts for this account; try again later",
-            retry_after=int(retry) + 1,
+            retry_after=int((unlocks_at - now_dt).total_seconds()) + 1,
         )
     row = repo.find_login(db, email)
     stored = row["password_hash"] if row else None
     if row is None or not verify_password(stored, password):
-        repo.record_failure(db, email_key=key, now=now, prune_before=to_iso(window_start))
-        raise InvalidCredentialsError()
+        raise InvalidCredentialsError()  # the reserved attempt stays recorded as a failure
     session_id, refresh, session_stmts = _session_statements(policy, user_id=row["id"], now_iso=now)
     stmts = [repo.clear_failures(key), *session_stmts]
     if stored and needs_rehash(stored):

@@ -6,9 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, StringConstraints
-
-from common.clock import to_iso
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 SHORT_MAX = 300
 LONG_MAX = 100_000
@@ -18,16 +16,34 @@ PROFILE_MAX = 200_000
 class RequestModel(BaseModel):
     """Every request body: unknown fields are rejected (no mass assignment)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid")
 
 
-class ResponseModel(BaseModel):
-    model_config = ConfigDict(from_attributes=False)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NUL = "\x00"
 
 
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=SHORT_MAX, strip_whitespace=True)]
-LongText = Annotated[str, StringConstraints(max_length=LONG_MAX)]
-ProfileText = Annotated[str, StringConstraints(max_length=PROFILE_MAX)]
+def _no_control_characters(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if _NUL in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# One line of text (names, titles, emails, urls): no control characters at all.
+ShortText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=SHORT_MAX, strip_whitespace=True),
+    AfterValidator(_no_control_characters),
+]
+# Multi-line text keeps newlines and tabs; NUL is never stored.
+LongText = Annotated[str, StringConstraints(max_length=LONG_MAX), AfterValidator(_no_nul)]
+ProfileText = Annotated[str, StringConstraints(max_length=PROFILE_MAX), AfterValidator(_no_nul)]
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f.]+(\.[^@\s\x00-\x1f.]+)+$")
 
@@ -52,8 +68,3 @@ def _require_offset(value: datetime) -> datetime:
 
 # Input: RFC 3339 with an offset (naive times are rejected). Output: UTC with Z.
 AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
-UtcTime = Annotated[str, PlainSerializer(lambda v: v, return_type=str)]
-
-
-def iso(value: datetime) -> str:
-    return to_iso(value)
