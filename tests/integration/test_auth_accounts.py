@@ -14,6 +14,7 @@ from httpx2 import Response
 
 from common.db import get_database
 from tests.conftest import PASSWORD, bearer, register
+from tests.problems import assert_problem, assert_unauthorized
 
 TIME_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 USER_FIELDS = {
@@ -30,22 +31,6 @@ WRONG = "definitely not the password"
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0].strip() == "application/problem+json"
-    body = response.json()
-    for key in ("type", "title", "detail"):
-        assert isinstance(body.get(key), str) and body[key], body
-    assert body["status"] == status
-    return dict(body)
-
-
-def assert_unauthorized(response: Response) -> dict[str, Any]:
-    body = assert_problem(response, 401)
-    assert response.headers.get("www-authenticate", "").lower().startswith("bearer")
-    return body
 
 
 def login(client: TestClient, email: str = "ada@example.com", password: str = PASSWORD) -> Response:

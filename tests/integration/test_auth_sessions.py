@@ -13,22 +13,7 @@ from httpx2 import Response
 
 from common.db import get_database
 from tests.conftest import PASSWORD, bearer, register
-
-
-def assert_problem(response: Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0].strip() == "application/problem+json"
-    body = response.json()
-    for key in ("type", "title", "detail"):
-        assert isinstance(body.get(key), str) and body[key], body
-    assert body["status"] == status
-    return dict(body)
-
-
-def assert_unauthorized(response: Response) -> dict[str, Any]:
-    body = assert_problem(response, 401)
-    assert response.headers.get("www-authenticate", "").lower().startswith("bearer")
-    return body
+from tests.problems import assert_unauthorized
 
 
 def login(client: TestClient, email: str = "ada@example.com") -> dict[str, Any]:

@@ -13,6 +13,7 @@ from httpx2 import Response
 
 from common.db import get_database
 from tests.conftest import PASSWORD, bearer, register
+from tests.problems import assert_problem
 
 MIB = 1024 * 1024
 TABLES = ("users", "sessions", "refresh_tokens", "login_failures")
@@ -132,16 +133,6 @@ def send(
 
 def send_json(client: TestClient, route: Route, ctx: Ctx, payload: Any) -> Response:
     return send(client, route, ctx, json.dumps(payload).encode())
-
-
-def assert_problem(response: Response, status: int, case: Any = None) -> dict[str, Any]:
-    assert response.status_code == status, (case, response.text)
-    assert response.headers["content-type"].split(";")[0].strip() == "application/problem+json"
-    body = response.json()
-    for key in ("type", "title", "detail"):
-        assert isinstance(body.get(key), str) and body[key], body
-    assert body["status"] == status
-    return dict(body)
 
 
 def assert_validation(
