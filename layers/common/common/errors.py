@@ -58,12 +58,6 @@ class InvalidCredentialsError(DomainError):
         super().__init__("The email or password is incorrect")
 
 
-class ForbiddenError(DomainError):
-    status = 403
-    type_slug = "forbidden"
-    title = "Forbidden"
-
-
 class NotFoundError(DomainError):
     status = 404
     type_slug = "not-found"
@@ -77,12 +71,6 @@ class ConflictError(DomainError):
     status = 409
     type_slug = "conflict"
     title = "Conflict"
-
-
-class PayloadTooLargeError(DomainError):
-    status = 413
-    type_slug = "payload-too-large"
-    title = "Payload too large"
 
 
 class RateLimitedError(DomainError):
