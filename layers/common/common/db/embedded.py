@@ -1,4 +1,12 @@
-"""Embedded database: a libSQL file (the engine Turso runs), one connection per thread."""
+"""Embedded database: a libSQL file (the engine Turso runs).
+
+libsql keeps the GIL while SQLite's busy handler waits for a lock, so two threads of one process
+contending for the write lock deadlock until busy_timeout expires (measured: the lock holder cannot
+run its COMMIT). So a process uses one connection behind one lock: statements of one process never
+wait on each other inside SQLite, and busy_timeout covers other processes (`make run` beside
+`make migrate`, two local servers on one file). Embedded statements take microseconds, so
+serialising them costs nothing a laptop would notice.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +27,10 @@ from common.db import (
 )
 
 _PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
     "PRAGMA secure_delete=ON",
-    "PRAGMA busy_timeout=10000",
+    "PRAGMA synchronous=NORMAL",
 )
 
 
@@ -43,53 +50,54 @@ class EmbeddedDatabase:
         self.path = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[Any] = []
         self._lock = threading.Lock()
+        self._connection: Any = None
 
     def _conn(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+        """The connection, opened on first use; call with the lock held."""
+        if self._connection is None:
             try:
                 conn = libsql.connect(self.path, isolation_level=None)
                 for pragma in _PRAGMAS:
                     conn.execute(pragma)
+                # WAL is a property of the file: switch once, not on every open.
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
             except ValueError as exc:
                 raise _translate(exc) from exc
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+            self._connection = conn
+        return self._connection
 
     def execute(self, sql: str, params: Params = ()) -> Result:
-        conn = self._conn()
-        try:
-            return _result(conn.execute(sql, params))
-        except ValueError as exc:
-            raise _translate(exc) from exc
+        with self._lock:
+            conn = self._conn()
+            try:
+                return _result(conn.execute(sql, params))
+            except ValueError as exc:
+                raise _translate(exc) from exc
 
     def batch(self, statements: Sequence[Statement]) -> list[Result]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except ValueError as exc:
-            raise _translate(exc) from exc
-        try:
-            results = [_result(conn.execute(s.sql, s.params)) for s in statements]
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            conn.execute("ROLLBACK")
-            if isinstance(exc, ValueError):
+        with self._lock:
+            conn = self._conn()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except ValueError as exc:
                 raise _translate(exc) from exc
-            raise
-        return results
+            try:
+                results = [_result(conn.execute(s.sql, s.params)) for s in statements]
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                conn.execute("ROLLBACK")
+                if isinstance(exc, ValueError):
+                    raise _translate(exc) from exc
+                raise
+            return results
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 def _result(cursor: Any) -> Result:
