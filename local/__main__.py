@@ -14,7 +14,7 @@ from local.app import build_app
 
 def main() -> None:
     settings = get_settings()
-    settings.TRACKER_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    settings.TRACKER_DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     get_token_service()  # generates the JWT key on first start
     token_encryption_key(settings)  # generates the token encryption key on first start
     get_database()  # applies migrations

@@ -36,6 +36,7 @@ def test_keys_are_generated_once_owner_only(isolated_env: Path) -> None:
     for name in (JWT_KEY_FILE, ENCRYPTION_KEY_FILE):
         mode = stat.S_IMODE(os.stat(isolated_env / name).st_mode)
         assert mode == 0o600
+    assert stat.S_IMODE(os.stat(isolated_env).st_mode) == 0o700
     assert jwt_private_key_pem(settings) == pem
     assert token_encryption_key(settings) == key
 

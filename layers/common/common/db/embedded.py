@@ -49,7 +49,7 @@ class EmbeddedDatabase:
     def __init__(self, path: str) -> None:
         self.path = path
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only data dir
         self._lock = threading.Lock()
         self._connection: Any = None
 
