@@ -93,9 +93,22 @@ async def _busy_error(_: Request, exc: Exception) -> JSONResponse:
 # ---- request guard: body size and type, security headers, access log ---------------------------
 
 
-def _raw_problem(status: int, detail: str, slug: str) -> tuple[dict[str, Any], bytes]:
+class _RefusedError(Exception):
+    """A request the guard answers itself, before the app sees it."""
+
+    def __init__(self, status: int, detail: str, slug: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.slug = status, detail, slug
+
+
+async def _send_problem(send: Send, status: int, detail: str, slug: str) -> None:
     body = json.dumps(problem_body(status, HTTPStatus(status).phrase, detail, slug)).encode()
-    return {"status": status, "content-type": PROBLEM_JSON}, body
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_TOO_LARGE = f"Request bodies are limited to {MAX_BODY_BYTES} bytes"
 
 
 class RequestGuard:
@@ -130,13 +143,10 @@ class RequestGuard:
 
         try:
             if scope["method"] in _BODY_METHODS:
-                replay = await self._read_body(scope, headers, receive)
-                if isinstance(replay, tuple):
-                    start, body = replay
-                    await self._send_raw(send_with_headers, start, body)
-                    return
-                receive = replay
+                receive = await self._buffer_body(headers, receive)
             await self.app(scope, receive, send_with_headers)
+        except _RefusedError as refused:
+            await _send_problem(send_with_headers, refused.status, refused.detail, refused.slug)
         except Exception as exc:
             # Here rather than in an app exception handler: Starlette runs those outside every
             # middleware, so a 500 would miss the security headers and the access log's status.
@@ -145,8 +155,7 @@ class RequestGuard:
             )
             if status_holder["started"]:
                 raise
-            status, body = _raw_problem(500, "An unexpected error occurred", "internal-error")
-            await self._send_raw(send_with_headers, status, body)
+            await _send_problem(send_with_headers, 500, "An unexpected error occurred", "internal-error")
         finally:
             get_logger().info(
                 "request",
@@ -159,26 +168,11 @@ class RequestGuard:
             )
 
     @staticmethod
-    async def _send_raw(send: Send, start: dict[str, Any], body: bytes) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": start["status"],
-                "headers": [
-                    (b"content-type", start["content-type"].encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    @staticmethod
-    async def _read_body(
-        scope: Scope, headers: dict[str, str], receive: Receive
-    ) -> Receive | tuple[dict[str, Any], bytes]:
+    async def _buffer_body(headers: dict[str, str], receive: Receive) -> Receive:
+        """Read the whole body (at most 1 MiB) and check its media type; replay it to the app."""
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            return _raw_problem(413, f"Request bodies are limited to {MAX_BODY_BYTES} bytes", "too-large")
+            raise _RefusedError(413, _TOO_LARGE, "too-large")
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -188,7 +182,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                return _raw_problem(413, f"Request bodies are limited to {MAX_BODY_BYTES} bytes", "too-large")
+                raise _RefusedError(413, _TOO_LARGE, "too-large")
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -196,7 +190,7 @@ class RequestGuard:
         if body:
             media = headers.get("content-type", "").split(";")[0].strip().lower()
             if media != "application/json" and not media.endswith("+json"):
-                return _raw_problem(415, "Send the request body as application/json", "unsupported-media")
+                raise _RefusedError(415, "Send the request body as application/json", "unsupported-media")
         sent = False
 
         async def replay() -> Message:
