@@ -89,7 +89,7 @@ def rotate_refresh_token(
 ) -> dict[str, Any] | None:
     """Mark the presented token used and issue its successor in one atomic batch.
 
-    Returns the successor's session and user when the old token was live; None otherwise. The
+    Returns the successor's session id with its user's row when the old token was live; None otherwise. The
     conditional UPDATE makes two concurrent refreshes with one token produce one successor.
     """
     results = db.batch(
@@ -107,7 +107,9 @@ def rotate_refresh_token(
                 (new_id, new_hash, now, expires_at, old_hash, now),
             ),
             Statement(
-                "SELECT session_id, user_id FROM refresh_tokens WHERE id = ? AND token_hash = ?",
+                "SELECT rt.session_id, u.id, u.email, u.name, u.picture_url, u.google_sub, u.created_at, "
+                "u.updated_at FROM refresh_tokens rt JOIN users u ON u.id = rt.user_id "
+                "WHERE rt.id = ? AND rt.token_hash = ?",
                 (new_id, new_hash),
             ),
         ]
@@ -126,6 +128,15 @@ def revoke_session(*, session_id: str, user_id: str, now: str, reason: str) -> S
         "UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
         "WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
         (now, reason, session_id, user_id),
+    )
+
+
+def revoke_session_of_token(*, token_hash: str, user_id: str, now: str, reason: str) -> Statement:
+    """Revoke the session a refresh token belongs to, only if it is the given user's."""
+    return Statement(
+        "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL "
+        "AND id IN (SELECT session_id FROM refresh_tokens WHERE token_hash = ? AND user_id = ?)",
+        (now, reason, user_id, token_hash, user_id),
     )
 
 

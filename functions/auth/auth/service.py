@@ -11,7 +11,7 @@ from typing import Any
 
 from auth import repository as repo
 from common.clock import from_iso, new_id, to_iso, utc_now
-from common.db import Database
+from common.db import Database, Statement
 from common.errors import (
     ConflictError,
     InvalidCredentialsError,
@@ -78,7 +78,9 @@ def _new_refresh() -> tuple[str, str]:
     return token, _hash_refresh(token)
 
 
-def _session_statements(policy: SessionPolicy, *, user_id: str, now_iso: str) -> tuple[str, str, list[Any]]:
+def _session_statements(
+    policy: SessionPolicy, *, user_id: str, now_iso: str
+) -> tuple[str, str, list[Statement]]:
     session_id = new_id()
     refresh, refresh_hash = _new_refresh()
     expires = to_iso(utc_now() + timedelta(seconds=policy.refresh_ttl_seconds))
@@ -154,10 +156,7 @@ def refresh(db: Database, policy: SessionPolicy, *, refresh_token: str) -> dict[
             )
             db.batch([revoke])
         raise UnauthorizedError("The refresh token is invalid, expired or already used")
-    user = repo.find_user(db, rotated["user_id"])
-    if user is None:
-        raise UnauthorizedError("The refresh token is invalid, expired or already used")
-    return _token_response(policy, user=user, session_id=rotated["session_id"], refresh_token=new_token)
+    return _token_response(policy, user=rotated, session_id=rotated["session_id"], refresh_token=new_token)
 
 
 def logout(db: Database, *, user_id: str, session_id: str, refresh_token: str | None) -> None:
@@ -165,11 +164,10 @@ def logout(db: Database, *, user_id: str, session_id: str, refresh_token: str | 
     now = to_iso(utc_now())
     stmts = [repo.revoke_session(session_id=session_id, user_id=user_id, now=now, reason="logout")]
     if refresh_token:
-        known = repo.find_refresh_token(db, _hash_refresh(refresh_token))
-        if known is not None and known["user_id"] == user_id and known["session_id"] != session_id:
-            stmts.append(
-                repo.revoke_session(session_id=known["session_id"], user_id=user_id, now=now, reason="logout")
-            )
+        token_hash = _hash_refresh(refresh_token)
+        stmts.append(
+            repo.revoke_session_of_token(token_hash=token_hash, user_id=user_id, now=now, reason="logout")
+        )
     db.batch(stmts)
 
 
