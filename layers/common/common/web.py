@@ -208,7 +208,8 @@ class RequestGuard:
 _bearer = HTTPBearer(auto_error=False, scheme_name="BearerAuth", description="Access token (JWT)")
 
 
-def db_dependency() -> Database:
+async def db_dependency() -> Database:
+    # async: a plain `def` dependency would cost a thread-pool hop on every request.
     return get_database()
 
 
