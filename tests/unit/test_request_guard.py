@@ -80,6 +80,9 @@ def test_cors_allows_only_configured_origins(client: TestClient) -> None:
     assert allowed.headers["access-control-allow-origin"] == "http://localhost:3000"
     denied = client.options("/v1/auth/login", headers={"origin": "https://evil.example", **preflight})
     assert "access-control-allow-origin" not in denied.headers
+    assert denied.status_code == 400
+    assert denied.headers["content-type"] == "application/problem+json"
+    assert "origin" in denied.json()["detail"]
     simple = client.get("/v1/health", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in simple.headers
 
