@@ -36,7 +36,7 @@ def test_local_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.ALLOWED_REDIRECT_URIS == ["http://localhost:3000/auth/callback"]
     assert s.CORS_ALLOW_ORIGINS == ["http://localhost:3000"]
     assert (s.ACCESS_TOKEN_TTL_SECONDS, s.REFRESH_TOKEN_TTL_SECONDS) == (900, 2_592_000)
-    assert s.embedded_database and not s.serves_https
+    assert not s.serves_https
     assert s.GOOGLE_CLIENT_ID is None and s.ANTHROPIC_API_KEY is None and s.EXPORT_BUCKET is None
 
 
@@ -65,7 +65,6 @@ def test_explicit_values_win(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.serves_https
     assert s.JWT_ISSUER == "https://issuer.example.com"
     assert s.CORS_ALLOW_ORIGINS == ["https://a.example.com", "https://b.example.com"]
-    assert not s.embedded_database
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from auth.schemas import (
     UpdateMeRequest,
     User,
 )
+from common.db import get_database
 from common.settings import get_settings
 from common.tokens import get_token_service
 from common.web import CurrentPrincipal, Db
@@ -44,10 +45,15 @@ def _policy() -> service.SessionPolicy:
     )
 
 
-@router.get("/v1/health", response_model=Health, tags=["health"])
-async def health(db: Db) -> dict[str, Any]:
+@router.get(
+    "/v1/health",
+    response_model=Health,
+    tags=["health"],
+    responses={503: {"description": "The database is unreachable"}},
+)
+async def health() -> dict[str, Any]:
     """Liveness and database reachability."""
-    db.execute("SELECT 1")
+    service.check_database(get_database)
     return {"status": "ok", "version": common.__version__}
 
 

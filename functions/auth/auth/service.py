@@ -5,18 +5,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from auth import repository as repo
 from common.clock import from_iso, new_id, to_iso, utc_now
-from common.db import Database, Statement
+from common.db import Database, DatabaseError, Statement
 from common.errors import (
     ConflictError,
     InvalidCredentialsError,
     NotFoundError,
     RateLimitedError,
+    ServiceUnavailableError,
     UnauthorizedError,
 )
 from common.passwords import hash_password, needs_rehash, verify_password
@@ -33,12 +35,12 @@ class SessionPolicy:
     refresh_ttl_seconds: int
 
 
-def email_key(email: str) -> str:
-    return hashlib.sha256(email.encode()).hexdigest()
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _hash_refresh(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+email_key = _sha256  # failed logins are keyed by the email's hash, not the address
+_hash_refresh = _sha256  # refresh tokens are stored only as hashes
 
 
 def user_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +97,14 @@ def _session_statements(
     return session_id, refresh, stmts
 
 
+def check_database(open_database: Callable[[], Database]) -> None:
+    """503 when the database cannot be opened or answer a trivial query."""
+    try:
+        open_database().execute("SELECT 1")
+    except DatabaseError as exc:
+        raise ServiceUnavailableError("The database is unreachable") from exc
+
+
 def register(db: Database, policy: SessionPolicy, *, email: str, password: str, name: str) -> dict[str, Any]:
     """Create an account and its first session; 409 when the email is taken."""
     now = to_iso(utc_now())
@@ -129,7 +139,8 @@ def login(db: Database, policy: SessionPolicy, *, email: str, password: str) -> 
         )
     row = repo.find_login(db, email)
     stored = row["password_hash"] if row else None
-    if row is None or not verify_password(stored, password):
+    # Verify before looking at `row`: an unknown email must cost the same argon2 work as a known one.
+    if not verify_password(stored, password) or row is None:
         raise InvalidCredentialsError()  # the reserved attempt stays recorded as a failure
     session_id, refresh, session_stmts = _session_statements(policy, user_id=row["id"], now_iso=now)
     stmts = [repo.clear_failures(key), *session_stmts]
@@ -194,3 +205,4 @@ def delete_me(db: Database, *, user_id: str) -> None:
     if user is None:
         raise NotFoundError("account")
     db.batch(repo.delete_user(user_id=user_id, email_key=email_key(user["email"])))
+    db.purge_deleted()

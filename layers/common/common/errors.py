@@ -21,23 +21,6 @@ class DomainError(Exception):
         return {}
 
 
-class BadRequestError(DomainError):
-    pass
-
-
-class ValidationFailedError(DomainError):
-    status = 422
-    type_slug = "validation-error"
-    title = "Validation failed"
-
-    def __init__(self, detail: str, *, loc: list[str | int] | None = None) -> None:
-        super().__init__(detail)
-        self.loc = loc or []
-
-    def extra(self) -> dict[str, Any]:
-        return {"errors": [{"loc": self.loc, "msg": self.detail}]}
-
-
 class UnauthorizedError(DomainError):
     status = 401
     type_slug = "unauthorized"

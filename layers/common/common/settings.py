@@ -81,10 +81,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def embedded_database(self) -> bool:
-        return self.DATABASE_URL.startswith("file:")
-
-    @property
     def serves_https(self) -> bool:
         return self.PUBLIC_BASE_URL.startswith("https://")
 

@@ -28,6 +28,7 @@ ALGORITHM = "ES256"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - RFC 9068 media type, not a secret
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "sid")
 MAX_TOKEN_LENGTH = 4096  # ours are ~450 bytes; anything far larger is rejected before decoding
+MAX_HEADER_LENGTH = 512  # ours is ~110 characters; a long header is an attack on the JSON parser
 LEEWAY_SECONDS = 30
 _FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit"})
 
@@ -114,9 +115,11 @@ def _unverified_header(token: str) -> dict[str, Any]:
     """The JOSE header alone, to refuse foreign tokens before any signature work (PyJWT's own helper
     decodes and validates every segment, doubling the cost of each verification)."""
     segment = token.partition(".")[0]
+    if len(segment) > MAX_HEADER_LENGTH:
+        raise UnauthorizedError("Malformed access token")
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, RecursionError) as exc:
         raise UnauthorizedError("Malformed access token") from exc
     if not isinstance(header, dict):
         raise UnauthorizedError("Malformed access token")

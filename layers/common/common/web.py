@@ -143,7 +143,12 @@ class RequestGuard:
             await send(message)
 
         try:
-            if scope["method"] in _BODY_METHODS:
+            declared = headers.get("content-length")
+            if declared is not None and not declared.isdigit():
+                raise _RefusedError(400, "Content-Length must be a number of bytes", "bad-content-length")
+            if declared is not None and int(declared) > MAX_BODY_BYTES:
+                raise _RefusedError(413, _TOO_LARGE, "too-large")
+            if scope["method"] in _BODY_METHODS or declared not in (None, "0"):
                 receive = await self._buffer_body(headers, receive)
             await self.app(scope, receive, send_with_headers)
         except _RefusedError as refused:
@@ -171,9 +176,6 @@ class RequestGuard:
     @staticmethod
     async def _buffer_body(headers: dict[str, str], receive: Receive) -> Receive:
         """Read the whole body (at most 1 MiB) and check its media type; replay it to the app."""
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            raise _RefusedError(413, _TOO_LARGE, "too-large")
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -274,6 +276,7 @@ def create_app(
         allow_origins=settings.CORS_ALLOW_ORIGINS,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After", "WWW-Authenticate"],
         max_age=600,
     )
     app.add_middleware(RequestGuard, hsts=settings.serves_https)

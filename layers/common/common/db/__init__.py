@@ -58,6 +58,11 @@ class Database(Protocol):
         """Run all statements atomically (all or none) and return one result each."""
         ...
 
+    def purge_deleted(self) -> None:
+        """Make rows deleted so far unrecoverable from storage (embedded: checkpoint and truncate
+        the WAL, whose old frames secure_delete does not reach)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -10,6 +10,8 @@ serialising them costs nothing a laptop would notice.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +60,9 @@ class EmbeddedDatabase:
         if self._connection is None:
             try:
                 conn = libsql.connect(self.path, isolation_level=None)
+                if self.path != ":memory:":
+                    # Owner-only, whatever the umask: -wal and -shm inherit the database file's mode.
+                    os.chmod(self.path, 0o600)
                 for pragma in _PRAGMAS:
                     conn.execute(pragma)
                 # WAL is a property of the file: switch once, not on every open.
@@ -87,11 +92,20 @@ class EmbeddedDatabase:
                 results = [_result(conn.execute(s.sql, s.params)) for s in statements]
                 conn.execute("COMMIT")
             except BaseException as exc:
-                conn.execute("ROLLBACK")
+                # SQLite may already have rolled back (I/O error, disk full): keep the first error.
+                with contextlib.suppress(ValueError):
+                    conn.execute("ROLLBACK")
                 if isinstance(exc, ValueError):
                     raise _translate(exc) from exc
                 raise
             return results
+
+    def purge_deleted(self) -> None:
+        with self._lock:
+            try:
+                self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except ValueError as exc:
+                raise _translate(exc) from exc
 
     def close(self) -> None:
         with self._lock:

@@ -45,3 +45,4 @@ CREATE TABLE login_failures (
     failed_at TEXT NOT NULL
 );
 CREATE INDEX login_failures_key ON login_failures(email_key, failed_at);
+CREATE INDEX login_failures_age ON login_failures(failed_at);
