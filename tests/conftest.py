@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from common.db import get_database
+from common.keys import derived_key
 from common.observability import get_logger
 from common.settings import get_settings
 from common.tokens import get_token_service
@@ -21,6 +22,7 @@ def reset_caches() -> None:
     get_settings.cache_clear()
     get_token_service.cache_clear()
     get_logger.cache_clear()
+    derived_key.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -126,3 +126,17 @@ def test_token_from_another_issuer_audience_or_key_is_rejected() -> None:
 def test_only_p256_keys_are_accepted() -> None:
     with pytest.raises(ValueError, match="P-256"):
         _service(_pem(ec.SECP384R1()))
+
+
+def test_derived_keys_are_per_purpose_and_not_the_master_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from common.keys import derived_key
+    from common.settings import get_settings
+
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", base64.b64encode(b"m" * 32).decode())
+    get_settings.cache_clear()
+    derived_key.cache_clear()
+    first = derived_key("login-failures")
+    assert len(first) == 32
+    assert first == derived_key("login-failures")
+    assert first != derived_key("other-purpose")
+    assert first != b"m" * 32

@@ -21,6 +21,7 @@ from auth.schemas import (
     User,
 )
 from common.db import get_database
+from common.keys import derived_key
 from common.settings import get_settings
 from common.tokens import get_token_service
 from common.web import CurrentPrincipal, Db
@@ -41,7 +42,9 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 def _policy() -> service.SessionPolicy:
     return service.SessionPolicy(
-        tokens=get_token_service(), refresh_ttl_seconds=get_settings().REFRESH_TOKEN_TTL_SECONDS
+        tokens=get_token_service(),
+        refresh_ttl_seconds=get_settings().REFRESH_TOKEN_TTL_SECONDS,
+        email_key_secret=derived_key("login-failures"),
     )
 
 
@@ -124,5 +127,5 @@ async def update_me(body: UpdateMeRequest, principal: CurrentPrincipal, db: Db) 
 @router.delete("/v1/me", status_code=204, tags=["account"], responses=_PROBLEMS)
 async def delete_me(principal: CurrentPrincipal, db: Db) -> Response:
     """Delete the account and all of its data, at once and for good."""
-    service.delete_me(db, user_id=principal.user_id)
+    service.delete_me(db, _policy(), user_id=principal.user_id)
     return Response(status_code=204)

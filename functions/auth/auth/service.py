@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -33,14 +34,20 @@ REFRESH_PREFIX = "rt_"
 class SessionPolicy:
     tokens: TokenService
     refresh_ttl_seconds: int
+    email_key_secret: bytes  # keys the pseudonym under which failed logins are counted
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-email_key = _sha256  # failed logins are keyed by the email's hash, not the address
-_hash_refresh = _sha256  # refresh tokens are stored only as hashes
+_hash_refresh = _sha256  # refresh tokens are high-entropy: a plain hash suffices to store them
+
+
+def email_key(policy: SessionPolicy, email: str) -> str:
+    """Failed logins are counted under a keyed hash of the email: no address in the table, and no
+    dictionary of known addresses can reverse it without the server's secret."""
+    return hmac.new(policy.email_key_secret, email.encode(), hashlib.sha256).hexdigest()
 
 
 def user_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +131,7 @@ def login(db: Database, policy: SessionPolicy, *, email: str, password: str) -> 
     """Password sign-in; 5 failures for one email within 15 minutes lock it until the oldest ages out."""
     now_dt = utc_now()
     now = to_iso(now_dt)
-    key = email_key(email)
+    key = email_key(policy, email)
     window_start = now_dt - LOCKOUT_WINDOW
     if not repo.reserve_attempt(
         db, email_key=key, now=now, window_start=to_iso(window_start), limit=LOCKOUT_FAILURES
@@ -199,10 +206,10 @@ def update_me(db: Database, *, user_id: str, name: str) -> dict[str, Any]:
     return user_view(user)
 
 
-def delete_me(db: Database, *, user_id: str) -> None:
+def delete_me(db: Database, policy: SessionPolicy, *, user_id: str) -> None:
     """Delete the account and, by cascade, every row that belongs to it."""
     user = repo.find_user(db, user_id)
     if user is None:
         raise NotFoundError("account")
-    db.batch(repo.delete_user(user_id=user_id, email_key=email_key(user["email"])))
+    db.batch(repo.delete_user(user_id=user_id, email_key=email_key(policy, user["email"])))
     db.purge_deleted()

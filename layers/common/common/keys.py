@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from common.settings import Settings
@@ -84,3 +87,12 @@ def token_encryption_key(settings: Settings) -> bytes:
     if len(key) != 32:
         raise KeyConfigurationError("TOKEN_ENCRYPTION_KEY must decode to exactly 32 bytes")
     return key
+
+
+@lru_cache(maxsize=8)
+def derived_key(purpose: str) -> bytes:
+    """A 32-byte key for one purpose, derived from TOKEN_ENCRYPTION_KEY (HMAC-SHA256 as a KDF), so a
+    pseudonymisation key never doubles as the encryption key itself."""
+    from common.settings import get_settings
+
+    return hmac.new(token_encryption_key(get_settings()), purpose.encode(), hashlib.sha256).digest()
