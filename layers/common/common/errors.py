@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class DomainError(Exception):
     """Base of every error the API reports to the caller; carries its HTTP status and problem type."""
@@ -16,9 +14,6 @@ class DomainError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = headers or {}
-
-    def extra(self) -> dict[str, Any]:
-        return {}
 
 
 class UnauthorizedError(DomainError):

@@ -55,9 +55,7 @@ def problem_response(
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem_response(
-        exc.status, exc.detail, title=exc.title, slug=exc.type_slug, headers=exc.headers, **exc.extra()
-    )
+    return problem_response(exc.status, exc.detail, title=exc.title, slug=exc.type_slug, headers=exc.headers)
 
 
 def _loc(loc: Iterable[Any]) -> list[str | int]:
