@@ -37,11 +37,13 @@ class SessionPolicy:
     email_key_secret: bytes  # keys the pseudonym under which failed logins are counted
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def _hash_refresh(token: str) -> str:
+    """Refresh tokens are high-entropy, so a plain SHA-256 suffices to store them."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-_hash_refresh = _sha256  # refresh tokens are high-entropy: a plain hash suffices to store them
+def _refresh_expiry(policy: SessionPolicy) -> str:
+    return to_iso(utc_now() + timedelta(seconds=policy.refresh_ttl_seconds))
 
 
 def email_key(policy: SessionPolicy, email: str) -> str:
@@ -92,7 +94,7 @@ def _session_statements(
 ) -> tuple[str, str, list[Statement]]:
     session_id = new_id()
     refresh, refresh_hash = _new_refresh()
-    expires = to_iso(utc_now() + timedelta(seconds=policy.refresh_ttl_seconds))
+    expires = _refresh_expiry(policy)
     stmts = repo.open_session(
         session_id=session_id,
         user_id=user_id,
@@ -162,7 +164,7 @@ def refresh(db: Database, policy: SessionPolicy, *, refresh_token: str) -> dict[
     now = to_iso(utc_now())
     old_hash = _hash_refresh(refresh_token)
     new_token, new_hash = _new_refresh()
-    expires = to_iso(utc_now() + timedelta(seconds=policy.refresh_ttl_seconds))
+    expires = _refresh_expiry(policy)
     rotated = repo.rotate_refresh_token(
         db, old_hash=old_hash, new_id=new_id(), new_hash=new_hash, now=now, expires_at=expires
     )
