@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
+from httpx2 import Response
 
 from tests.conftest import bearer, register
+from tests.problems import assert_problem
 
 # Output times: UTC, fixed width microseconds, `Z` (records design, General).
 TIME_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
@@ -138,3 +140,25 @@ def list_all(client: TestClient, headers: dict[str, str], path: str, **params: A
 
 def ids(items: list[dict[str, Any]]) -> list[str]:
     return [item["id"] for item in items]
+
+
+def assert_invalid(response: Response, *locs: list[str | int]) -> dict[str, Any]:
+    """A 422 problem whose `errors` name every given loc (e.g. ["body", "company"])."""
+    body = assert_problem(response, 422)
+    errors = body.get("errors")
+    assert isinstance(errors, list) and errors, body
+    for error in errors:
+        assert isinstance(error.get("loc"), list) and isinstance(error.get("msg"), str) and error["msg"], (
+            error
+        )
+    found = [error["loc"] for error in errors]
+    for loc in locs:
+        assert list(loc) in found, (loc, found)
+    return body
+
+
+def assert_not_found(response: Response) -> dict[str, Any]:
+    """A 404 problem; the body carries nothing that tells a foreign id from a missing one."""
+    body = assert_problem(response, 404)
+    assert "errors" not in body
+    return body
