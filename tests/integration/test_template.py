@@ -8,6 +8,7 @@ runs on the expanded template, and the resources it would deploy are checked aga
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -42,6 +43,28 @@ AUTH_ROUTES = {
     ("PATCH", "/v1/me"),
     ("DELETE", "/v1/me"),
 }
+# API.md's Profile, Opportunities, Interviews, Contacts/notes/activity and Dashboard sections.
+RECORDS_ROUTES = {
+    ("GET", "/v1/me/profile"),
+    ("PUT", "/v1/me/profile"),
+    *(
+        route
+        for collection in ("opportunities", "interviews", "contacts", "notes")
+        for route in (
+            ("POST", f"/v1/{collection}"),
+            ("GET", f"/v1/{collection}"),
+            ("GET", f"/v1/{collection}/{{id}}"),
+            ("PATCH", f"/v1/{collection}/{{id}}"),
+            ("DELETE", f"/v1/{collection}/{{id}}"),
+        )
+    ),
+    ("POST", "/v1/activity"),
+    ("GET", "/v1/activity"),
+    ("GET", "/v1/stats"),
+}
+# Logical id of each HTTP function -> the routes API Gateway sends it, and the module of its app.
+FUNCTION_ROUTES = {"AuthFunction": AUTH_ROUTES, "RecordsFunction": RECORDS_ROUTES}
+FUNCTION_APPS = {"AuthFunction": "auth.handler", "RecordsFunction": "records.handler"}
 # Values a deployment passes for the parameters that have no default.
 REQUIRED_PARAMETERS = {
     "PublicBaseUrl": "https://api.example.com",
@@ -248,6 +271,33 @@ def test_the_auth_function(source: dict[str, Any], expanded: dict[str, Any]) -> 
     assert deployed["Handler"] == "auth.handler.lambda_handler"
 
 
+def test_the_records_function(source: dict[str, Any], expanded: dict[str, Any]) -> None:
+    props = source["Resources"]["RecordsFunction"]["Properties"]
+    assert props["CodeUri"] == "functions/records/"
+    assert props["Handler"] == "records.handler.lambda_handler"
+    assert props["LoggingConfig"]["LogGroup"] == {"Ref": "RecordsLogGroup"}
+    group = source["Resources"]["RecordsLogGroup"]["Properties"]["LogGroupName"]
+    assert group == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-records"}
+    deployed = functions(expanded)["RecordsFunction"]
+    assert deployed["Handler"] == "records.handler.lambda_handler"
+
+
+def test_functions_get_no_permissions_beyond_their_own_logs(
+    source: dict[str, Any], expanded: dict[str, Any]
+) -> None:
+    """Least privilege: secrets are resolved at deploy time and the database is reached over HTTPS, so
+    the HTTP functions need no AWS permission at all besides writing their logs."""
+    for name in FUNCTION_ROUTES:
+        props = source["Resources"][name]["Properties"]
+        assert not {"Policies", "Role", "RolePath", "PermissionsBoundary"} & set(props), name
+        role_id = functions(expanded)[name]["Role"]["Fn::GetAtt"][0]
+        role = expanded["Resources"][role_id]["Properties"]
+        assert role["ManagedPolicyArns"] == [
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        ], name
+        assert not role.get("Policies"), name
+
+
 def test_handlers_exist_inside_their_code_uri(source: dict[str, Any]) -> None:
     for name, res in resources_of(source, "AWS::Serverless::Function").items():
         props = res["Properties"]
@@ -312,20 +362,86 @@ def test_every_auth_route_is_an_api_route(expanded: dict[str, Any]) -> None:
     assert auth_routes - {DEFAULT_ROUTE} == AUTH_ROUTES
 
 
+def test_every_route_maps_to_the_function_that_serves_it(expanded: dict[str, Any]) -> None:
+    targets = _route_targets(expanded)
+    targets.pop(DEFAULT_ROUTE)
+    expected = {route: function for function, routes in FUNCTION_ROUTES.items() for route in routes}
+    assert len(expected) == sum(map(len, FUNCTION_ROUTES.values())), "a route listed for two functions"
+    missing = sorted(set(expected) - set(targets))
+    unexpected = sorted(set(targets) - set(expected))
+    assert not missing, f"routes missing from template.yaml: {missing}"
+    assert not unexpected, f"template routes no function serves: {unexpected}"
+    wrong = {
+        route: (targets[route], function)
+        for route, function in expected.items()
+        if targets[route] != function
+    }
+    assert not wrong, f"routed to the wrong function (template, expected): {wrong}"
+
+
+def test_every_http_function_has_its_app_checked(expanded: dict[str, Any]) -> None:
+    assert set(_route_targets(expanded).values()) == set(FUNCTION_APPS) == set(FUNCTION_ROUTES)
+
+
 def test_unmatched_requests_reach_the_app_for_a_problem_json_404(expanded: dict[str, Any]) -> None:
     assert _route_targets(expanded)[DEFAULT_ROUTE] == "AuthFunction"
 
 
+_PATH_PARAMETER = re.compile(r"\{[^{}]*\}")
+
+
+def _path_shape(path: str) -> str:
+    """A path with its parameters unnamed: API Gateway's `{id}` and FastAPI's `{opportunity_id}` (or
+    `{id:path}`) match the same requests, so route sets are compared by shape."""
+    return _PATH_PARAMETER.sub("{}", path)
+
+
+def app_routes(module_name: str) -> set[tuple[str, str]]:
+    """(METHOD, path shape) of every APIRoute a function's app serves. From its routes, not `app.openapi()`:
+    the auth app's document is the bundled one of every function's routes."""
+    from fastapi import routing
+
+    app = importlib.import_module(module_name).app
+    # FastAPI >= 0.165 keeps an included router as one entry of `app.routes`; iter_route_contexts
+    # yields its routes with their effective paths. Older versions list the routes themselves.
+    iterate = getattr(routing, "iter_route_contexts", None)
+    entries = list(iterate(app.routes)) if iterate else list(app.routes)
+    return {
+        (method.upper(), _path_shape(entry.path))
+        for entry in entries
+        if isinstance(getattr(entry, "original_route", entry), routing.APIRoute)
+        for method in entry.methods or ()
+    }
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_APPS))
+def test_api_routes_match_the_functions_app(expanded: dict[str, Any], function: str) -> None:
+    """A route added to a function's router must be added to the template too (and no route is a typo or
+    sent to a function that does not serve it)."""
+    served = app_routes(FUNCTION_APPS[function])
+    if function == "AuthFunction":
+        # FastAPI serves the OpenAPI document itself (not an APIRoute); API Gateway sends it to auth.
+        served.add(("GET", "/v1/openapi.json"))
+    routed = {
+        (method, _path_shape(path))
+        for (method, path), target in _route_targets(expanded).items()
+        if target == function and (method, path) != DEFAULT_ROUTE
+    }
+    assert not served - routed, (
+        f"{function}: app routes missing from template.yaml: {sorted(served - routed)}"
+    )
+    assert not routed - served, (
+        f"{function}: template routes its app does not serve: {sorted(routed - served)}"
+    )
+
+
 def test_api_routes_match_the_auth_app(expanded: dict[str, Any]) -> None:
-    """A route added to the auth router must be added to the template too (and no route is a typo)."""
+    """The auth app's bundled OpenAPI document names the auth routes too (it lists every function's)."""
     from auth.handler import app
 
-    # The app's own OpenAPI document lists every route it serves (but not itself).
-    served = {(method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops}
-    served.add(("GET", app.openapi_url or ""))
-    targets = _route_targets(expanded)
-    auth_routes = {route for route, function in targets.items() if function == "AuthFunction"}
-    assert auth_routes - {DEFAULT_ROUTE} == served
+    documented = {(method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops}
+    documented.add(("GET", app.openapi_url or ""))
+    assert AUTH_ROUTES <= documented
 
 
 def test_every_route_may_invoke_its_function(expanded: dict[str, Any]) -> None:
@@ -335,8 +451,10 @@ def test_every_route_may_invoke_its_function(expanded: dict[str, Any]) -> None:
         for p in permissions
     }
     for (method, path), function in _route_targets(expanded).items():
-        # SAM grants one wildcard permission to a function that also serves the $default route.
-        assert {(function, f"{method}{path}"), (function, "*")} & allowed, (method, path)
+        # A path parameter is `*` in the execute-api ARN. SAM grants one wildcard permission to a
+        # function that also serves the $default route.
+        arn_path = _PATH_PARAMETER.sub("*", path)
+        assert {(function, f"{method}{arn_path}"), (function, "*")} & allowed, (method, path)
 
 
 def test_cors_origins_come_from_the_parameter(source: dict[str, Any], expanded: dict[str, Any]) -> None:
@@ -410,6 +528,25 @@ def test_deployed_auth_function_has_what_lambda_requires(expanded: dict[str, Any
     }
     assert required <= set(env)
     assert env["POWERTOOLS_LOG_LEVEL"] == env["LOG_LEVEL"]
+
+
+def test_deployed_records_function_has_what_lambda_requires(expanded: dict[str, Any]) -> None:
+    """Access tokens are verified with the public half of JWT_PRIVATE_KEY; list cursors are signed with a
+    key derived from TOKEN_ENCRYPTION_KEY. Nothing of OAuth, Google or the AI provider."""
+    env = env_of(functions(expanded)["RecordsFunction"])
+    required = {
+        "JWT_PRIVATE_KEY",
+        "TOKEN_ENCRYPTION_KEY",
+        "DATABASE_URL",
+        "DATABASE_AUTH_TOKEN",
+        "PUBLIC_BASE_URL",
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+    }
+    assert required <= set(env)
+    assert env["JWT_ISSUER"] == env_of(functions(expanded)["AuthFunction"])["JWT_ISSUER"]
+    assert not {var for var in env if var.startswith(("GOOGLE_", "ANTHROPIC_"))}
+    assert "ALLOWED_REDIRECT_URIS" not in env
 
 
 def test_secrets_are_referenced_by_name(source: dict[str, Any], expanded: dict[str, Any]) -> None:
