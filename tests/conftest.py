@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from common.cursors import get_cursor_codec
 from common.db import get_database
 from common.keys import derived_key
 from common.observability import get_logger
@@ -23,6 +24,7 @@ def reset_caches() -> None:
     get_token_service.cache_clear()
     get_logger.cache_clear()
     derived_key.cache_clear()
+    get_cursor_codec.cache_clear()
 
 
 @pytest.fixture(autouse=True)

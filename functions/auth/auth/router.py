@@ -24,20 +24,11 @@ from common.db import get_database
 from common.keys import derived_key
 from common.settings import get_settings
 from common.tokens import get_token_service
-from common.web import CurrentPrincipal, Db
+from common.web import CurrentPrincipal, Db, problem_responses
 
 router = APIRouter()
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"description": description, "content": {"application/problem+json": {}}}
-    for status, description in {
-        400: "Malformed request",
-        401: "Missing, invalid or expired credentials",
-        413: "Body over 1 MiB",
-        415: "Body is not JSON",
-        422: "Validation failed",
-    }.items()
-}
+_PROBLEMS = problem_responses(400, 401, 413, 415, 422)
 
 
 def _policy() -> service.SessionPolicy:
@@ -71,7 +62,7 @@ async def jwks() -> JSONResponse:
     status_code=201,
     response_model=TokenResponse,
     tags=["auth"],
-    responses={**_PROBLEMS, 409: {"description": "Email already registered"}},
+    responses={**_PROBLEMS, **problem_responses(409, _409="Email already registered")},
 )
 async def register(body: RegisterRequest, db: Db) -> dict[str, Any]:
     """Create an account with email and password (10+ characters) and sign in."""
@@ -85,7 +76,7 @@ async def register(body: RegisterRequest, db: Db) -> dict[str, Any]:
     "/v1/auth/login",
     response_model=TokenResponse,
     tags=["auth"],
-    responses={**_PROBLEMS, 429: {"description": "Too many failed attempts; see Retry-After"}},
+    responses={**_PROBLEMS, **problem_responses(429, _429="Too many failed attempts; see Retry-After")},
 )
 async def login(body: LoginRequest, db: Db) -> dict[str, Any]:
     """Sign in with email and password."""

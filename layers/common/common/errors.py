@@ -10,10 +10,31 @@ class DomainError(Exception):
     type_slug: str = "bad-request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, slug: str | None = None
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = headers or {}
+        if slug is not None:
+            self.type_slug = slug
+
+
+class BadRequestError(DomainError):
+    """A request the API cannot act on that no field-level validation describes (e.g. a bad cursor)."""
+
+
+class ValidationFailedError(DomainError):
+    """422 found by the service (ownership of linked ids, cross-field rules), with the same
+    `errors: [{loc, msg}]` list as request-model validation."""
+
+    status = 422
+    type_slug = "validation-error"
+    title = "Validation failed"
+
+    def __init__(self, errors: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.errors = [{"loc": list(loc), "msg": msg} for loc, msg in errors]
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in errors)[:1000])
 
 
 class UnauthorizedError(DomainError):

@@ -68,3 +68,24 @@ def _require_offset(value: datetime) -> datetime:
 
 # Input: RFC 3339 with an offset (naive times are rejected). Output: UTC with Z.
 AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
+
+_URL = re.compile(r"^https?://[^\s/?#@]+(?:[/?#]\S*)?$", re.IGNORECASE)
+
+
+def _http_url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError("must be an absolute http:// or https:// URL")
+    return value
+
+
+# Links users store (job posting, meeting, LinkedIn profile): absolute http(s) only, so a stored
+# `javascript:` URL can never reach a frontend's href.
+Url = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=SHORT_MAX, strip_whitespace=True),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_http_url),
+]
+
+# An id the client refers to (ours are 32 hex characters; anything else simply matches nothing).
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]

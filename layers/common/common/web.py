@@ -9,7 +9,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,8 +19,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import common
+from common.cursors import PageRequest, get_cursor_codec
 from common.db import Database, DatabaseBusyError, get_database
-from common.errors import DomainError, UnauthorizedError
+from common.errors import DomainError, UnauthorizedError, ValidationFailedError
 from common.observability import get_logger
 from common.security import Principal, authenticate
 from common.settings import get_settings
@@ -55,7 +56,10 @@ def problem_response(
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem_response(exc.status, exc.detail, title=exc.title, slug=exc.type_slug, headers=exc.headers)
+    extra = {"errors": exc.errors} if isinstance(exc, ValidationFailedError) else {}
+    return problem_response(
+        exc.status, exc.detail, title=exc.title, slug=exc.type_slug, headers=exc.headers, **extra
+    )
 
 
 def _loc(loc: Iterable[Any]) -> list[str | int]:
@@ -216,6 +220,32 @@ class ProblemCORSMiddleware(CORSMiddleware):
         return problem_response(400, detail, slug="cors-refused", headers=headers)
 
 
+# ---- OpenAPI documentation of problem responses --------------------------------------------------
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request (bad JSON, or a cursor that was altered or belongs to another list)",
+    401: "Missing, invalid or expired credentials",
+    404: "No such resource among yours",
+    409: "Conflict",
+    413: "Body over 1 MiB",
+    415: "Body is not JSON",
+    422: "Validation failed; `errors` lists each field",
+    429: "Too many requests; see Retry-After",
+    503: "Temporarily unavailable; see Retry-After",
+}
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for problem+json errors (descriptions override by `_<status>=`)."""
+    return {
+        status: {
+            "description": descriptions.get(f"_{status}", _PROBLEM_DESCRIPTIONS[status]),
+            "content": {PROBLEM_JSON: {}},
+        }
+        for status in statuses
+    }
+
+
 # ---- dependencies ------------------------------------------------------------------------------
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="BearerAuth", description="Access token (JWT)")
@@ -234,8 +264,16 @@ async def current_principal(
     return authenticate(credentials.credentials, tokens=get_token_service(), db=get_database())
 
 
+async def page_request(
+    limit: Annotated[int, Query(ge=1, le=200, description="Items per page")] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, cursor=cursor, codec=get_cursor_codec())
+
+
 Db = Annotated[Database, Depends(db_dependency)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+Page = Annotated[PageRequest, Depends(page_request)]
 
 
 # ---- app factory and Lambda handler ------------------------------------------------------------

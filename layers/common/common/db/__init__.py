@@ -44,7 +44,15 @@ class DatabaseError(Exception):
 
 
 class ConstraintError(DatabaseError):
-    """A constraint (UNIQUE, FOREIGN KEY, CHECK, NOT NULL) rejected a write."""
+    """A constraint (UNIQUE, FOREIGN KEY, CHECK, NOT NULL) rejected a write.
+
+    `constraint` names it for the service: "foreign_key", the name of a named CHECK constraint
+    (`CONSTRAINT salary_range CHECK (...)`), or None when the driver cannot tell.
+    """
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
 
 
 class DatabaseBusyError(DatabaseError):

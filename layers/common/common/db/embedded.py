@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,12 +37,24 @@ _PRAGMAS = (
 )
 
 
+def constraint_name(message: str) -> str | None:
+    """Which constraint a SQLite error names: "foreign_key", a named CHECK's name, or None.
+
+    SQLite's wording ("FOREIGN KEY constraint failed", "CHECK constraint failed: salary_range") is
+    also what Turso reports, so both drivers share this parser.
+    """
+    if "FOREIGN KEY constraint failed" in message:
+        return "foreign_key"
+    match = re.search(r"CHECK constraint failed: (\w+)", message)
+    return match.group(1) if match else None
+
+
 def _translate(exc: Exception) -> DatabaseError:
     # libsql raises ValueError for every engine error; SQLite's own messages are stable, and this
     # adapter is the one place that reads them, so the rest of the code sees typed errors.
     message = str(exc)
     if "constraint failed" in message:
-        return ConstraintError(message)
+        return ConstraintError(message, constraint_name(message))
     if "database is locked" in message or "database is busy" in message:
         return DatabaseBusyError(message)
     return DatabaseError(message)

@@ -1,0 +1,103 @@
+"""Opaque, tamper-evident list cursors for keyset pagination.
+
+A cursor carries the sort key of the last item of a page, signed with HMAC-SHA256 over the list it
+belongs to (`scope`: the caller, the route, its filters and sort). A modified cursor, or one reused
+for another user or another query, fails verification and gets 400, never a wrong page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from common.errors import BadRequestError
+
+MAX_CURSOR_CHARS = 1024
+_TAG_BYTES = 16  # 128-bit tag: forging one is out of reach, and cursors stay short
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class CursorCodec:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _tag(self, scope: str, payload: str) -> bytes:
+        message = scope.encode() + b"\x00" + payload.encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()[:_TAG_BYTES]
+
+    def encode(self, scope: str, position: Sequence[Any]) -> str:
+        payload = _b64(json.dumps(list(position), separators=(",", ":")).encode())
+        return f"{payload}.{_b64(self._tag(scope, payload))}"
+
+    def decode(self, scope: str, cursor: str) -> list[Any]:
+        """The position a cursor carries; 400 when it was not issued for exactly this list."""
+        invalid = BadRequestError(
+            "The cursor is invalid, altered, or belongs to another list; "
+            "repeat the request without it to start from the first page",
+            slug="invalid-cursor",
+        )
+        if len(cursor) > MAX_CURSOR_CHARS or cursor.count(".") != 1:
+            raise invalid
+        payload, tag = cursor.split(".")
+        try:
+            given = _unb64(tag)
+        except (binascii.Error, ValueError):
+            raise invalid from None
+        if not hmac.compare_digest(given, self._tag(scope, payload)):
+            raise invalid
+        try:
+            position = json.loads(_unb64(payload))
+        except (binascii.Error, ValueError):
+            raise invalid from None
+        if not isinstance(position, list):
+            raise invalid
+        return position
+
+
+@lru_cache(maxsize=1)
+def get_cursor_codec() -> CursorCodec:
+    from common.keys import derived_key
+
+    return CursorCodec(derived_key("list-cursors"))
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One page of a keyset-paginated list: its size, and where the previous page ended."""
+
+    limit: int
+    cursor: str | None
+    codec: CursorCodec
+
+    def position(self, scope: str) -> list[Any] | None:
+        return None if self.cursor is None else self.codec.decode(scope, self.cursor)
+
+    def page(self, scope: str, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+        """Rows fetched with limit + 1 -> this page's rows and the cursor of the next page (None at the end).
+
+        Each row carries `sort_key` (its value of the list's sort expression) and `id`.
+        """
+        if len(rows) <= self.limit:
+            return rows, None
+        rows = rows[: self.limit]
+        last = rows[-1]
+        return rows, self.codec.encode(scope, [last["sort_key"], last["id"]])
+
+
+def list_scope(user_id: str, name: str, **filters: Any) -> str:
+    """What a cursor is bound to: the caller, the list, and every filter and sort of the query."""
+    return json.dumps([user_id, name, sorted(filters.items())], separators=(",", ":"), default=str)
