@@ -1,0 +1,68 @@
+"""Signed list cursors: round trip, and every alteration or reuse elsewhere refused."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from common.cursors import CursorCodec, PageRequest, list_scope
+from common.errors import BadRequestError
+
+CODEC = CursorCodec(b"k" * 32)
+SCOPE = list_scope("user-a", "opportunities", sort="company", q=None)
+positions = st.lists(st.one_of(st.text(max_size=40), st.integers(), st.none()), min_size=1, max_size=3)
+
+
+@given(positions)
+def test_a_cursor_carries_its_position_back(position: list[object]) -> None:
+    assert CODEC.decode(SCOPE, CODEC.encode(SCOPE, position)) == position
+
+
+@given(positions, st.data())
+def test_any_single_character_change_is_refused(position: list[object], data: st.DataObject) -> None:
+    cursor = CODEC.encode(SCOPE, position)
+    index = data.draw(st.integers(0, len(cursor) - 1))
+    replacement = data.draw(st.sampled_from("ABCxyz019-_.=").filter(lambda c: c != cursor[index]))
+    altered = cursor[:index] + replacement + cursor[index + 1 :]
+    with pytest.raises(BadRequestError) as caught:
+        CODEC.decode(SCOPE, altered)
+    assert caught.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        list_scope("user-b", "opportunities", sort="company", q=None),
+        list_scope("user-a", "opportunities", sort="created_at", q=None),
+        list_scope("user-a", "opportunities", sort="company", q="acme"),
+        list_scope("user-a", "contacts", sort="company", q=None),
+    ],
+)
+def test_a_cursor_is_refused_for_another_user_list_or_filter(scope: str) -> None:
+    cursor = CODEC.encode(SCOPE, ["x", "id"])
+    with pytest.raises(BadRequestError):
+        CODEC.decode(scope, cursor)
+
+
+def test_a_cursor_signed_with_another_key_is_refused() -> None:
+    cursor = CursorCodec(b"other key").encode(SCOPE, ["x", "id"])
+    with pytest.raises(BadRequestError):
+        CODEC.decode(SCOPE, cursor)
+
+
+@pytest.mark.parametrize("cursor", ["", ".", "a.b.c", "no-dot", "é.é", "x" * 5000, "!!!.@@@"])
+def test_garbage_is_refused(cursor: str) -> None:
+    with pytest.raises(BadRequestError) as caught:
+        CODEC.decode(SCOPE, cursor)
+    assert caught.value.type_slug == "invalid-cursor"
+
+
+def test_a_page_gives_a_cursor_only_when_more_rows_exist() -> None:
+    rows = [{"id": f"id{i}", "sort_key": f"k{i}"} for i in range(4)]
+    page = PageRequest(limit=3, cursor=None, codec=CODEC)
+    items, cursor = page.page(SCOPE, rows)
+    assert [r["id"] for r in items] == ["id0", "id1", "id2"]
+    assert cursor is not None and CODEC.decode(SCOPE, cursor) == ["k2", "id2"]
+    assert page.page(SCOPE, rows[:3]) == (rows[:3], None)
+    assert PageRequest(limit=3, cursor=cursor, codec=CODEC).position(SCOPE) == ["k2", "id2"]
