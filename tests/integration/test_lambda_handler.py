@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -205,13 +206,20 @@ def test_in_lambda_a_missing_key_fails_closed(invoke: Invoke, monkeypatch: pytes
 
 
 def _template_routes() -> set[str]:
-    events = load_template()["Resources"]["AuthFunction"]["Properties"]["Events"]
-    # An event without Path/Method is the $default route (unmatched requests), not a sample target.
-    return {
-        f"{e['Properties']['Method']} {e['Properties']['Path']}"
-        for e in events.values()
-        if "Path" in e["Properties"]
-    }
+    """Route keys of every function's HttpApi events. An event without Path/Method is the $default route
+    (unmatched requests), not a sample target."""
+    routes = set()
+    for resource in load_template()["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for e in resource["Properties"].get("Events", {}).values():
+            if e["Type"] == "HttpApi" and "Path" in e["Properties"]:
+                routes.add(f"{e['Properties']['Method']} {e['Properties']['Path']}")
+    return routes
+
+
+def _concrete_path(route_path: str, parameters: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: parameters[m.group(1)], route_path)
 
 
 @pytest.mark.parametrize("name", event_names())
@@ -219,8 +227,11 @@ def test_sample_event_is_a_consistent_v2_event_for_a_template_route(name: str) -
     event = json.loads((Path(__file__).resolve().parents[2] / "events" / f"{name}.json").read_text())
     http = event["requestContext"]["http"]
     assert event["version"] == "2.0"
-    assert event["routeKey"] == event["requestContext"]["routeKey"] == f"{http['method']} {event['rawPath']}"
-    assert http["path"] == event["rawPath"]
+    assert event["routeKey"] == event["requestContext"]["routeKey"]
+    method, route_path = event["routeKey"].split(" ", 1)
+    assert method == http["method"]
+    # A route with {id} is matched by a concrete path whose parts API Gateway hands over as pathParameters.
+    assert _concrete_path(route_path, event.get("pathParameters", {})) == event["rawPath"] == http["path"]
     assert event["routeKey"] in _template_routes()
     assert all(key == key.lower() for key in event["headers"])
     if "body" in event:
