@@ -3,15 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOURCES := layers functions local tests scripts
+SOURCES := layers functions local tests scripts bench
 
-.PHONY: run test lint fmt unit migrate openapi clean help
+.PHONY: run test lint fmt unit migrate openapi bench clean help
 
 help:
 	@echo "make run      serve the whole API on http://127.0.0.1:8000 (HOST/PORT)"
 	@echo "make test     lint + type check + the whole test suite"
 	@echo "make migrate  apply database migrations to DATABASE_URL"
 	@echo "make openapi  regenerate the bundled OpenAPI document (functions/auth/auth/openapi.json)"
+	@echo "make bench    run every benchmark in bench/ (markdown tables; record them in bench/RESULTS.md)"
 
 $(STAMP): pyproject.toml scripts/sitepaths.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -43,6 +44,14 @@ fmt: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m local.openapi
+
+# Every bench/<name>.py except helpers (_*.py), each as `python -m bench.<name>`.
+bench: $(STAMP)
+	@set -e; for file in bench/[!_]*.py; do \
+		module=$$(basename $$file .py); \
+		echo "== bench.$$module"; \
+		$(PY) -m bench.$$module; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
