@@ -19,6 +19,7 @@ from fastapi import routing
 from fastapi.testclient import TestClient
 
 from common.db import get_database
+from common.settings import get_settings
 from local.app import build_app
 from tests.conftest import bearer, register
 from tests.problems import assert_unauthorized
@@ -213,18 +214,57 @@ def check_route(client: TestClient, users: Users, method: str, path: str) -> Non
     assert row_counts() == counts
 
 
-def test_another_users_id_is_indistinguishable_from_a_missing_one(client: TestClient, users: Users) -> None:
+def check_indistinguishable(client: TestClient, users: Users, method: str, path: str) -> None:
+    """Whatever a route answers for a missing id (e.g. 503 while a feature is not configured), it answers
+    the same for A's id, and changes nothing."""
+    prefix = prefix_of(path)
+    assert prefix is not None, f"no factory for {method} {path}: add one to FACTORIES"
+    owned = FACTORIES[prefix](client, users.a)
+    body = VALID_BODIES[prefix] if method in ("PATCH", "PUT") else None
+    before, counts = read(client, users.a, owned), row_counts()
+    foreign = client.request(method, fill(path, owned.id), json=body, headers=users.b)
+    missing = client.request(method, fill(path, uuid.uuid4().hex), json=body, headers=users.b)
+    assert (foreign.status_code, foreign.json()) == (missing.status_code, missing.json())
+    assert foreign.status_code >= 400
+    assert read(client, users.a, owned) == before
+    assert row_counts() == counts
+
+
+def run_matrix(
+    client: TestClient, users: Users, check: Callable[[TestClient, Users, str, str], None]
+) -> None:
     routes = id_routes()
     assert set(routes) >= RECORDS_ID_ROUTES
     failures = []
     for method, path in routes:
         try:
-            check_route(client, users, method, path)
+            check(client, users, method, path)
         except AssertionError as exc:
             failures.append(f"{method} {path}: {str(exc)[:400]}")
     assert not failures, "\n".join(failures)
 
 
+@pytest.fixture
+def all_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every optional feature configured (an AI provider for prep, pointing nowhere: no job is ever queued
+    by these tests), so that each route answers about the resource rather than about its own availability."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("all_features")
+def test_another_users_id_is_indistinguishable_from_a_missing_one(client: TestClient, users: Users) -> None:
+    run_matrix(client, users, check_route)
+
+
+def test_foreign_ids_look_missing_even_when_a_feature_is_not_configured(
+    client: TestClient, users: Users
+) -> None:
+    run_matrix(client, users, check_indistinguishable)
+
+
+@pytest.mark.usefixtures("all_features")
 def test_b_cannot_change_or_delete_any_of_as_resources(client: TestClient, users: Users) -> None:
     """Every PATCH/PUT/DELETE `{id}` route in turn, then A re-reads every resource it owns."""
     owned = {prefix: factory(client, users.a) for prefix, factory in FACTORIES.items()}
