@@ -4,6 +4,8 @@ notes, activity, stats): sign a user in, create resources (asserting 201), walk 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,3 +164,13 @@ def assert_not_found(response: Response) -> dict[str, Any]:
     body = assert_problem(response, 404)
     assert "errors" not in body
     return body
+
+
+@contextmanager
+def case(failures: list[str], name: str) -> Iterator[None]:
+    """Run one case of a table-driven test, recording a failed assertion instead of stopping, so one
+    test (one user, one database) reports every failing case: `assert not failures, "\\n".join(failures)`."""
+    try:
+        yield
+    except AssertionError as exc:
+        failures.append(f"{name}: {exc}")
