@@ -4,7 +4,6 @@ deleting one does to the other (API.md, Contacts, notes, activity; records desig
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from tests.records import (
     assert_invalid,
     assert_not_found,
     auth_headers,
+    case,
     create_contact,
     create_interview,
     create_note,
@@ -57,14 +57,6 @@ def row_counts() -> dict[str, int]:
     db = get_database()
     names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").rows]
     return {name: int(db.execute(f'SELECT count(*) FROM "{name}"').scalar()) for name in names}
-
-
-def check(failures: list[str], case: str, assertion: Callable[[], Any]) -> None:
-    """Run one case of a table; collect its failure so one run reports every failing case."""
-    try:
-        assertion()
-    except AssertionError as exc:
-        failures.append(f"{case}: {str(exc)[:300]}")
 
 
 def get(client: TestClient, headers: dict[str, str], path: str) -> dict[str, Any]:
@@ -183,12 +175,9 @@ def test_contact_invalid_create_is_422_and_writes_nothing(
     cases += [(f"{key} given", {"name": "A", key: value}, ["body", key]) for key, value in READ_ONLY.items()]
     failures: list[str] = []
     before = row_counts()
-    for case, body, loc in cases:
-        check(
-            failures,
-            case,
-            lambda b=body, lc=loc: assert_invalid(client.post("/v1/contacts", json=b, headers=headers), lc),
-        )
+    for name, body, loc in cases:
+        with case(failures, name):
+            assert_invalid(client.post("/v1/contacts", json=body, headers=headers), loc)
     assert not failures, "\n".join(failures)
     assert row_counts() == before
     assert list_all(client, headers, "/v1/contacts") == []
@@ -284,12 +273,9 @@ def test_contact_patch(
         ({"name": "Ada", "nickname": "A"}, ["body", "nickname"]),
         *[({key: value}, ["body", key]) for key, value in READ_ONLY.items()],
     ]:
-
-        def one(b: dict[str, Any] = body, lc: list[Any] = loc) -> None:
-            assert_invalid(client.patch(path, json=b, headers=headers), lc)
+        with case(failures, str(body)[:80]):
+            assert_invalid(client.patch(path, json=body, headers=headers), loc)
             assert get(client, headers, path) == cleared
-
-        check(failures, str(body)[:80], one)
     assert not failures, "\n".join(failures)
     assert row_counts() == before
 
@@ -501,12 +487,9 @@ def test_note_invalid_create_is_422_and_writes_nothing(client: TestClient, heade
     cases += [(f"{key} given", {"body": "x", key: value}, ["body", key]) for key, value in READ_ONLY.items()]
     failures: list[str] = []
     before = row_counts()
-    for case, body, loc in cases:
-        check(
-            failures,
-            case,
-            lambda b=body, lc=loc: assert_invalid(client.post("/v1/notes", json=b, headers=headers), lc),
-        )
+    for name, body, loc in cases:
+        with case(failures, name):
+            assert_invalid(client.post("/v1/notes", json=body, headers=headers), loc)
     assert not failures, "\n".join(failures)
     assert row_counts() == before
     assert list_all(client, headers, "/v1/notes") == []
@@ -531,15 +514,10 @@ def test_note_links_must_be_the_callers(
             ("unknown", uuid.uuid4().hex),
             ("malformed", "nope"),
         ):
-            body = {**linked, link: value}
-
-            def one(b: dict[str, Any] = body, lk: str = link, v: str = value) -> None:
-                assert_invalid(
-                    client.post("/v1/notes", json={"body": "Sneaky", **b}, headers=headers), ["body", lk]
-                )
-                assert_invalid(client.patch(path, json={lk: v}, headers=headers), ["body", lk])
-
-            check(failures, f"{label} {link}", one)
+            with case(failures, f"{label} {link}"):
+                body = {"body": "Sneaky", **linked, link: value}
+                assert_invalid(client.post("/v1/notes", json=body, headers=headers), ["body", link])
+                assert_invalid(client.patch(path, json={link: value}, headers=headers), ["body", link])
     assert not failures, "\n".join(failures)
     assert row_counts() == before
     assert get(client, headers, path) == note
@@ -621,12 +599,9 @@ def test_note_patch(client: TestClient, headers: dict[str, str], linked: dict[st
         ({"pinned": True}, ["body", "pinned"]),
         *[({key: value}, ["body", key]) for key, value in READ_ONLY.items()],
     ]:
-
-        def one(b: dict[str, Any] = body, lc: list[Any] = loc) -> None:
-            assert_invalid(client.patch(path, json=b, headers=headers), lc)
+        with case(failures, str(body)[:80]):
+            assert_invalid(client.patch(path, json=body, headers=headers), loc)
             assert get(client, headers, path) == updated
-
-        check(failures, str(body)[:80], one)
     assert not failures, "\n".join(failures)
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.records import (
     assert_invalid,
     assert_not_found,
     auth_headers,
+    case,
     create_interview,
     create_note,
     create_opportunity,
@@ -51,14 +51,6 @@ def row_counts() -> dict[str, int]:
     db = get_database()
     names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").rows]
     return {name: int(db.execute(f'SELECT count(*) FROM "{name}"').scalar()) for name in names}
-
-
-def check(failures: list[str], case: str, assertion: Callable[[], Any]) -> None:
-    """Run one case of a table; collect its failure so one run reports every failing case."""
-    try:
-        assertion()
-    except AssertionError as exc:
-        failures.append(f"{case}: {str(exc)[:300]}")
 
 
 def utc_text(value: str) -> str:
@@ -224,27 +216,21 @@ def test_invalid_create_is_422_and_writes_nothing(
 ) -> None:
     failures: list[str] = []
     before = row_counts()
-    for case, fields, loc in INVALID_CREATE:
-        body = {"opportunity_id": opportunity["id"], **fields}
-        check(
-            failures,
-            case,
-            lambda b=body, lc=loc: assert_invalid(client.post("/v1/interviews", json=b, headers=headers), lc),
-        )
-    for case, body in [
+    for name, fields, loc in INVALID_CREATE:
+        with case(failures, name):
+            body = {"opportunity_id": opportunity["id"], **fields}
+            assert_invalid(client.post("/v1/interviews", json=body, headers=headers), loc)
+    for name, body in [
         ("opportunity_id missing", {}),
         ("opportunity_id null", {"opportunity_id": None}),
         ("opportunity_id empty", {"opportunity_id": ""}),
         ("opportunity_id a number", {"opportunity_id": 5}),
         ("opportunity_id missing, other fields given", {"kind": "technical", "title": "Screen"}),
     ]:
-        check(
-            failures,
-            case,
-            lambda b=body: assert_invalid(
-                client.post("/v1/interviews", json=b, headers=headers), ["body", "opportunity_id"]
-            ),
-        )
+        with case(failures, name):
+            assert_invalid(
+                client.post("/v1/interviews", json=body, headers=headers), ["body", "opportunity_id"]
+            )
     assert not failures, "\n".join(failures)
     assert row_counts() == before
     assert list_all(client, headers, "/v1/interviews") == []
@@ -393,13 +379,8 @@ def test_invalid_list_query_is_422(client: TestClient, headers: dict[str, str]) 
         ({"limit": "0"}, ["query", "limit"]),
         ({"limit": "201"}, ["query", "limit"]),
     ]:
-        check(
-            failures,
-            str(params),
-            lambda p=params, lc=loc: assert_invalid(
-                client.get("/v1/interviews", params=p, headers=headers), lc
-            ),
-        )
+        with case(failures, str(params)):
+            assert_invalid(client.get("/v1/interviews", params=params, headers=headers), loc)
     assert not failures, "\n".join(failures)
 
 
@@ -497,12 +478,9 @@ def test_invalid_patch_is_422_and_changes_nothing(
     failures: list[str] = []
     before = row_counts()
     for body, loc in INVALID_PATCH:
-
-        def one(b: dict[str, Any] = body, lc: list[Any] = loc) -> None:
-            assert_invalid(patch(client, headers, full["id"], b), lc)
+        with case(failures, str(body)[:80]):
+            assert_invalid(patch(client, headers, full["id"], body), loc)
             assert get_interview(client, headers, full["id"]) == full
-
-        check(failures, str(body)[:80], one)
     assert not failures, "\n".join(failures)
     assert row_counts() == before
 

@@ -26,6 +26,7 @@ from tests.problems import assert_unauthorized
 from tests.records import (
     assert_invalid,
     assert_not_found,
+    case,
     create_activity,
     create_contact,
     create_interview,
@@ -235,12 +236,10 @@ def run_matrix(
 ) -> None:
     routes = id_routes()
     assert set(routes) >= RECORDS_ID_ROUTES
-    failures = []
+    failures: list[str] = []
     for method, path in routes:
-        try:
+        with case(failures, f"{method} {path}"):
             check(client, users, method, path)
-        except AssertionError as exc:
-            failures.append(f"{method} {path}: {str(exc)[:400]}")
     assert not failures, "\n".join(failures)
 
 
@@ -413,12 +412,10 @@ def test_linking_as_ids_from_bs_bodies_is_422_and_writes_nothing(
     for link in ("opportunity_id", "interview_id", "contact_id"):
         attempts.append(("POST", "/v1/notes", {"body": "Sneaky", link: alice_world[link]}, ["body", link]))
         attempts.append(("PATCH", b_paths[3], {link: alice_world[link]}, ["body", link]))
-    failures = []
+    failures: list[str] = []
     for method, path, body, loc in attempts:
-        try:
+        with case(failures, f"{method} {path} {body}"):
             assert_invalid(client.request(method, path, json=body, headers=users.b), loc)
-        except AssertionError as exc:
-            failures.append(f"{method} {path} {body}: {str(exc)[:300]}")
     assert not failures, "\n".join(failures)
     assert row_counts() == counts
     assert [client.get(path, headers=users.b).json() for path in b_paths] == b_before
@@ -457,14 +454,12 @@ def test_every_route_that_needs_a_token_is_401_without_one(client: TestClient) -
         ("refresh token as bearer", {"Authorization": f"Bearer {live['refresh_token']}"}),
         ("deleted user's token", bearer(deleted)),
     ]
-    failures = []
+    failures: list[str] = []
     for method, path in routes:
         body = {} if method in ("POST", "PUT", "PATCH") else None
         for label, headers in bad_headers:
             response = client.request(method, fill(path, uuid.uuid4().hex), json=body, headers=headers)
-            try:
+            with case(failures, f"{method} {path} ({label})"):
                 assert_unauthorized(response)
-            except AssertionError as exc:
-                failures.append(f"{method} {path} ({label}): {str(exc)[:200]}")
     assert not failures, "\n".join(failures)
     assert row_counts() == counts

@@ -24,6 +24,7 @@ from tests.conftest import bearer, register
 from tests.problems import assert_problem
 from tests.records import (
     assert_invalid,
+    case,
     create_activity,
     create_contact,
     create_interview,
@@ -326,16 +327,14 @@ def check_walk(client: TestClient, world: World, query: Query, limits: list[int]
 def test_every_query_walks_in_order(client: TestClient, world: World) -> None:
     """Each list, sort and filter of the world, walked one item at a time and in pages of 2 and 5."""
     assert sum(1 for o in world.opportunities if o["archived"]) >= 3
-    failures = []
+    failures: list[str] = []
     for query in world.queries:
         path, params, expected = query
         # Several pages, and ties among the items, for the walk to mean something.
         assert expected is None or len(expected) >= 2, (path, params)
         for limits in ([1], [2, 5]):
-            try:
+            with case(failures, f"{path} {params} limits {limits}"):
                 check_walk(client, world, query, limits)
-            except AssertionError as exc:
-                failures.append(f"{path} {params} limits {limits}: {str(exc)[:300]}")
     assert not failures, "\n".join(failures)
 
 
@@ -375,13 +374,11 @@ def test_limit_out_of_range_is_422(client: TestClient) -> None:
     create_interview(client, headers, opportunity["id"])
     create_contact(client, headers)
     create_note(client, headers)
-    failures = []
+    failures: list[str] = []
     for path in LIST_PATHS:
         for limit in ("0", "201", "-1", "abc", "1.5", "1e2", "99999999999999999999"):
-            try:
+            with case(failures, f"{path}?limit={limit}"):
                 assert_invalid(client.get(path, params={"limit": limit}, headers=headers), ["query", "limit"])
-            except AssertionError as exc:
-                failures.append(f"{path}?limit={limit}: {str(exc)[:200]}")
         for limit in (1, 200):
             page = list_page(client, headers, path, limit=limit)
             assert 1 <= len(page["items"]) <= limit, (path, limit)
@@ -576,16 +573,14 @@ TAMPERS: dict[str, Callable[[str], str]] = {
 
 def test_tampered_cursors_are_400(client: TestClient, cursors: tuple[dict[str, str], dict[str, str]]) -> None:
     headers, found = cursors
-    failures = []
+    failures: list[str] = []
     for path, cursor in found.items():
         assert list_page(client, headers, path, cursor=cursor, limit=1)["items"]  # the real one works
         for label, tamper in TAMPERS.items():
             bad = tamper(cursor)
             assert bad != cursor, label
-            try:
+            with case(failures, f"{path} {label} ({cursor!r} -> {bad!r})"):
                 assert_bad_cursor(client, headers, path, bad)
-            except AssertionError as exc:
-                failures.append(f"{path} {label} ({cursor!r} -> {bad!r}): {str(exc)[:160]}")
     assert not failures, "\n".join(failures)
 
 
@@ -626,13 +621,11 @@ def test_cursors_are_bound_to_user_list_filters_and_sort(
     create_interview(client, other, opportunity["id"])
     create_contact(client, other)
     create_note(client, other)
-    failures = []
+    failures: list[str] = []
 
     def bad(label: str, who: dict[str, str], path: str, cursor: str, **params: Any) -> None:
-        try:
+        with case(failures, label):
             assert_bad_cursor(client, who, path, cursor, **params)
-        except AssertionError as exc:
-            failures.append(f"{label}: {str(exc)[:200]}")
 
     # Another user's cursor.
     for path, cursor in found.items():
