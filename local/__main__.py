@@ -1,4 +1,4 @@
-"""`make run`: prepare the data dir (keys, migrated database), then serve the whole API."""
+"""`make run`: prepare the data dir (keys, migrated database), start the prep worker, serve the whole API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from common.observability import get_logger
 from common.settings import get_settings
 from common.tokens import get_token_service
 from local.app import build_app
+from local.worker import PrepWorker
 
 
 def main() -> None:
@@ -18,8 +19,15 @@ def main() -> None:
     get_token_service()  # generates the JWT key on first start
     token_encryption_key(settings)  # generates the token encryption key on first start
     get_database()  # applies migrations
+    worker = PrepWorker()
+    worker.start()  # drains prep jobs left from a previous run too
     get_logger().info("serving", extra={"url": f"http://{settings.HOST}:{settings.PORT}"})
-    uvicorn.run(build_app(), host=settings.HOST, port=settings.PORT, log_level="warning", access_log=False)
+    try:
+        uvicorn.run(
+            build_app(), host=settings.HOST, port=settings.PORT, log_level="warning", access_log=False
+        )
+    finally:
+        worker.stop()
 
 
 if __name__ == "__main__":

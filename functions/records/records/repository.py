@@ -535,3 +535,106 @@ def stats_statements(
             (user_id, week_start, week_end),
         ),
     ]
+
+
+# ---- prep requests --------------------------------------------------------------------------------
+
+_LIVE = "('queued', 'generating', 'ready')"
+_PREP_SELECT = (
+    "SELECT id, interview_id, status, error, model, content, ai_processing, created_at, updated_at FROM preps"
+)
+
+
+def prep_request_statements(
+    *,
+    user_id: str,
+    interview_id: str,
+    prep_id: str,
+    inputs_hash: str,
+    model: str,
+    now: str,
+    window_start: str,
+    hourly_limit: int,
+    enqueue: Sequence[Statement],
+) -> list[Statement]:
+    """Queue a new prep version unless one with these inputs is live or the hourly limit is reached.
+
+    All conditions are checked inside one atomic batch (and the partial unique index backs the first),
+    so concurrent requests cannot both enqueue. The last two statements read back the live version and
+    the oldest request of the window (for Retry-After).
+    """
+    created = prep_created_condition(user_id=user_id, prep_id=prep_id)
+    return [
+        Statement(
+            "DELETE FROM prep_requests WHERE user_id = ? AND requested_at <= ?", (user_id, window_start)
+        ),
+        Statement(
+            "INSERT INTO preps (id, user_id, interview_id, inputs_hash, model, status, created_at, "
+            "updated_at) "
+            "SELECT ?, ?, ?, ?, ?, 'queued', ?, ? WHERE EXISTS "
+            "(SELECT 1 FROM interviews WHERE id = ? AND user_id = ? AND opportunity_id IS NOT NULL) "
+            "AND NOT EXISTS (SELECT 1 FROM preps WHERE user_id = ? AND interview_id = ? AND inputs_hash = ? "
+            f"AND status IN {_LIVE}) "
+            "AND (SELECT count(*) FROM prep_requests WHERE user_id = ? AND requested_at > ?) < ?",
+            (
+                prep_id,
+                user_id,
+                interview_id,
+                inputs_hash,
+                model,
+                now,
+                now,
+                interview_id,
+                user_id,
+                user_id,
+                interview_id,
+                inputs_hash,
+                user_id,
+                window_start,
+                hourly_limit,
+            ),
+        ),
+        Statement(
+            f"INSERT INTO prep_requests (user_id, requested_at) SELECT ?, ? WHERE {created[0]}",
+            (user_id, now, *created[1]),
+        ),
+        *enqueue,
+        Statement(
+            f"UPDATE interviews SET prep_status = 'queued' WHERE id = ? AND user_id = ? AND {created[0]}",
+            (interview_id, user_id, *created[1]),
+        ),
+        Statement(
+            f"{_PREP_SELECT} WHERE user_id = ? AND interview_id = ? AND inputs_hash = ? "
+            f"AND status IN {_LIVE} ORDER BY created_at DESC LIMIT 1",
+            (user_id, interview_id, inputs_hash),
+        ),
+        Statement(
+            "SELECT min(requested_at) FROM prep_requests WHERE user_id = ? AND requested_at > ?",
+            (user_id, window_start),
+        ),
+    ]
+
+
+def prep_created_condition(*, user_id: str, prep_id: str) -> tuple[str, tuple[Value, ...]]:
+    return "EXISTS (SELECT 1 FROM preps WHERE id = ? AND user_id = ?)", (prep_id, user_id)
+
+
+def fail_unqueued_prep(*, user_id: str, prep_id: str, error: str, now: str) -> list[Statement]:
+    return [
+        Statement(
+            "UPDATE preps SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+            (error, now, prep_id, user_id),
+        ),
+        Statement(
+            "UPDATE interviews SET prep_status = 'failed' WHERE user_id = ? AND id = "
+            "(SELECT interview_id FROM preps WHERE id = ? AND user_id = ?)",
+            (user_id, prep_id, user_id),
+        ),
+    ]
+
+
+def select_newest_prep(*, user_id: str, interview_id: str) -> Statement:
+    return Statement(
+        f"{_PREP_SELECT} WHERE user_id = ? AND interview_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+        (user_id, interview_id),
+    )

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from common.clock import utc_now
+from common.queue import get_job_queue
 from common.schemas import SHORT_MAX, AwareDatetime
+from common.settings import get_settings
 from common.web import CurrentPrincipal, Db, Page, problem_responses
-from records import service
+from records import prep_requests, service
 from records.schemas import (
     Activity,
     ActivityCreate,
@@ -34,6 +37,7 @@ from records.schemas import (
     OpportunityStatus,
     OpportunityUpdate,
     Outcome,
+    Prep,
     Profile,
     ProfileUpdate,
     Stats,
@@ -185,6 +189,46 @@ async def delete_interview(id: str, principal: CurrentPrincipal, db: Db) -> Resp
     """Delete it with its notes, timeline entries and prep documents."""
     service.delete_interview(db, user_id=principal.user_id, interview_id=id)
     return _no_content()
+
+
+def _prep_policy() -> prep_requests.PrepPolicy:
+    settings = get_settings()
+    return prep_requests.PrepPolicy(
+        model=settings.PREP_MODEL,
+        hourly_limit=settings.PREP_RATE_LIMIT_PER_HOUR,
+        configured=settings.ai_configured,
+    )
+
+
+@router.post(
+    "/v1/interviews/{id}/prep",
+    status_code=202,
+    response_model=Prep,
+    tags=["prep"],
+    responses=problem_responses(
+        401,
+        404,
+        409,
+        429,
+        503,
+        _409="The interview has no opportunity",
+        _429="Over the hourly prep limit; see Retry-After",
+        _503="No AI provider is configured, or the queue is unavailable",
+    ),
+)
+async def request_prep(id: str, principal: CurrentPrincipal, db: Db) -> dict[str, Any]:
+    """Queue AI prep for the interview. Idempotent: while a prep for the same inputs (opportunity, job
+    description, profile, earlier debriefs, model) is queued, generating or ready, that one is returned
+    and nothing is queued. Changed inputs make a new version."""
+    return prep_requests.request_prep(
+        db, get_job_queue(), _prep_policy(), user_id=principal.user_id, interview_id=id, now=utc_now()
+    )
+
+
+@router.get("/v1/interviews/{id}/prep", response_model=Prep, tags=["prep"], responses=_READ)
+async def get_prep(id: str, principal: CurrentPrincipal, db: Db) -> dict[str, Any]:
+    """The newest prep of the interview, with the record of what was sent to the AI provider."""
+    return prep_requests.get_prep(db, user_id=principal.user_id, interview_id=id)
 
 
 # ---- contacts -------------------------------------------------------------------------------------

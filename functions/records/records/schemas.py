@@ -20,6 +20,8 @@ from pydantic import (
     field_validator,
 )
 
+from common.prep import AiProcessing, PrepContent
+from common.prep import PrepStatus as PrepDocumentStatus
 from common.schemas import (
     SHORT_MAX,
     AwareDatetime,
@@ -351,6 +353,23 @@ class Activity(BaseModel):
     from_status: OpportunityStatus | None
     to_status: OpportunityStatus | None
     occurred_at: str
+    created_at: str
+    updated_at: str
+
+
+# ---- prep -----------------------------------------------------------------------------------------
+
+
+class Prep(BaseModel):
+    id: str
+    interview_id: str
+    status: PrepDocumentStatus
+    error: str | None
+    model: str
+    content: PrepContent | None
+    ai_processing: AiProcessing | None = Field(
+        description="What was sent to the AI provider for this prep (null until it is generated)"
+    )
     created_at: str
     updated_at: str
 

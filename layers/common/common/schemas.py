@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 SHORT_MAX = 300
 LONG_MAX = 100_000
@@ -60,6 +60,20 @@ Email = Annotated[
 ]
 
 
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _rfc3339_text(value: object) -> object:
+    """Only RFC 3339 text with an offset: no unix timestamps (numbers or digit strings), no bare dates."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value.strip()):
+        raise ValueError("must be an RFC 3339 time with an offset, e.g. 2026-05-01T09:30:00Z or +02:00")
+    return value.strip()
+
+
 def _require_offset(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a UTC offset, e.g. 2026-05-01T09:30:00Z or +02:00")
@@ -67,7 +81,7 @@ def _require_offset(value: datetime) -> datetime:
 
 
 # Input: RFC 3339 with an offset (naive times are rejected). Output: UTC with Z.
-AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
+AwareDatetime = Annotated[datetime, BeforeValidator(_rfc3339_text), AfterValidator(_require_offset)]
 
 _URL = re.compile(r"^https?://[^\s/?#@]+(?:[/?#]\S*)?$", re.IGNORECASE)
 

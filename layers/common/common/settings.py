@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     PREP_LEAD_DAYS: int = Field(default=7, ge=0, le=366)
     ANTHROPIC_API_KEY: SecretStr | None = None
     ANTHROPIC_BASE_URL: str | None = None
-    PREP_MODEL: str = "claude-sonnet-4-5"
+    PREP_MODEL: str = "claude-sonnet-4-6"
     PREP_RATE_LIMIT_PER_HOUR: int = Field(default=20, ge=1)
     EXPORT_URL_TTL_SECONDS: int = Field(default=900, ge=1, le=604_800)
     EXPORT_BUCKET: str | None = None
@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     @property
     def serves_https(self) -> bool:
         return self.PUBLIC_BASE_URL.startswith("https://")
+
+    @property
+    def ai_configured(self) -> bool:
+        """Prep can be generated: an Anthropic API key is set (prep requests answer 503 otherwise)."""
+        return self.ANTHROPIC_API_KEY is not None and bool(self.ANTHROPIC_API_KEY.get_secret_value())
 
 
 def _origin(uri: str) -> str:

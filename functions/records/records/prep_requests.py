@@ -1,0 +1,96 @@
+"""Requesting AI interview prep: versioning by inputs, idempotency, the hourly limit, and the hand-off
+to the job queue. Generation itself is the `prep` function's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from common.clock import from_iso, new_id, to_iso
+from common.db import Database
+from common.errors import ConflictError, NotFoundError, RateLimitedError, ServiceUnavailableError
+from common.observability import get_logger
+from common.prep import input_statements, interview_context, prep_view
+from common.queue import Job, JobQueue
+from records import repository as repo
+
+RATE_WINDOW = timedelta(hours=1)
+PREP_JOB = "prep"
+
+
+@dataclass(frozen=True)
+class PrepPolicy:
+    model: str
+    hourly_limit: int
+    configured: bool  # an AI provider key is set
+
+
+def request_prep(
+    db: Database, queue: JobQueue, policy: PrepPolicy, *, user_id: str, interview_id: str, now: datetime
+) -> dict[str, Any]:
+    """The live prep for the interview's current inputs, queueing a new version when there is none."""
+    if not policy.configured:
+        raise ServiceUnavailableError("AI prep is not available: no AI provider is configured on this server")
+    context = interview_context(db.batch(input_statements(user_id=user_id, interview_id=interview_id)))
+    if context is None:
+        raise NotFoundError("interview")
+    if context.inputs is None:
+        raise ConflictError(
+            "This interview is not linked to an opportunity; link it to one to prepare for it"
+        )
+    prep_id = new_id()
+    now_iso = to_iso(now)
+    job = Job(PREP_JOB, user_id, {"prep_id": prep_id})
+    results = db.batch(
+        repo.prep_request_statements(
+            user_id=user_id,
+            interview_id=interview_id,
+            prep_id=prep_id,
+            inputs_hash=context.inputs.digest(policy.model),
+            model=policy.model,
+            now=now_iso,
+            window_start=to_iso(now - RATE_WINDOW),
+            hourly_limit=policy.hourly_limit,
+            enqueue=queue.enqueue_statements(
+                job, now=now_iso, only_if=repo.prep_created_condition(user_id=user_id, prep_id=prep_id)
+            ),
+        )
+    )
+    live, oldest = results[-2].first(), results[-1].scalar()
+    if live is None:
+        # Not created and no live version: the hourly limit refused it.
+        retry_after = from_iso(oldest) + RATE_WINDOW - now if oldest else RATE_WINDOW
+        raise RateLimitedError(
+            f"At most {policy.hourly_limit} prep requests an hour; try again later",
+            retry_after=int(retry_after.total_seconds()) + 1,
+        )
+    if live["id"] == prep_id:
+        _publish(db, queue, job, user_id=user_id, now_iso=now_iso)
+    return prep_view(live)
+
+
+def _publish(db: Database, queue: JobQueue, job: Job, *, user_id: str, now_iso: str) -> None:
+    try:
+        queue.publish(job)
+    except Exception as exc:
+        # The version exists but no worker will hear of it: fail it visibly rather than leave it queued.
+        get_logger().error("prep job not queued", extra={"error_type": type(exc).__name__})
+        db.batch(
+            repo.fail_unqueued_prep(
+                user_id=user_id,
+                prep_id=job.payload["prep_id"],
+                error="The prep could not be queued; please try again",
+                now=now_iso,
+            )
+        )
+        raise ServiceUnavailableError("The prep queue is unavailable; try again shortly") from exc
+
+
+def get_prep(db: Database, *, user_id: str, interview_id: str) -> dict[str, Any]:
+    """The newest prep of the interview."""
+    stmt = repo.select_newest_prep(user_id=user_id, interview_id=interview_id)
+    row = db.execute(stmt.sql, stmt.params).first()
+    if row is None:
+        raise NotFoundError("prep")
+    return prep_view(row)
