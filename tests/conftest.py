@@ -12,10 +12,20 @@ from common.cursors import get_cursor_codec
 from common.db import get_database
 from common.keys import derived_key
 from common.observability import get_logger
+from common.queue import get_job_queue
 from common.settings import get_settings
 from common.tokens import get_token_service
 
 PASSWORD = "correct horse battery staple"
+
+
+def _clear_prep_model() -> None:
+    # Imported lazily: the prep function's module pulls in the anthropic SDK only when tests use it.
+    import sys
+
+    llm = sys.modules.get("prep.llm")
+    if llm is not None:
+        llm.get_prep_model.cache_clear()
 
 
 def reset_caches() -> None:
@@ -25,6 +35,8 @@ def reset_caches() -> None:
     get_logger.cache_clear()
     derived_key.cache_clear()
     get_cursor_codec.cache_clear()
+    get_job_queue.cache_clear()
+    _clear_prep_model()
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +47,11 @@ def isolated_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
         "TOKEN_ENCRYPTION_KEY",
         "PUBLIC_BASE_URL",
         "AWS_LAMBDA_FUNCTION_NAME",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "PREP_QUEUE_URL",
+        "PREP_MODEL",
+        "PREP_RATE_LIMIT_PER_HOUR",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "data"))
@@ -71,3 +88,15 @@ def bearer(tokens: dict[str, Any]) -> dict[str, str]:
 @pytest.fixture
 def user(client: TestClient) -> dict[str, Any]:
     return register(client)
+
+
+@pytest.fixture
+def fake_anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fake Anthropic Messages API on loopback, configured as the AI provider (the real SDK talks to it)."""
+    from tests.fakes.anthropic_server import start_fake_anthropic
+
+    with start_fake_anthropic(api_key="test-anthropic-key") as fake:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.base_url)
+        reset_caches()
+        yield fake
