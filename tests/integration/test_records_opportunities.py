@@ -166,6 +166,9 @@ def test_limits_accept_their_maximum(client: TestClient, headers: dict[str, str]
     }
     created = create_opportunity(client, headers, **sent)
     assert {key: created[key] for key in sent} == sent
+    # The 1..300 limit counts the text after surrounding whitespace is stripped.
+    padded = create_opportunity(client, headers, company="  " + "c" * 300 + "  ", role=" Engineer ")
+    assert (padded["company"], padded["role"]) == ("c" * 300, "Engineer")
     equal = create_opportunity(client, headers, salary_min=5, salary_max=5)
     assert (equal["salary_min"], equal["salary_max"]) == (5, 5)
     only_min = create_opportunity(client, headers, salary_min=100)
