@@ -61,6 +61,8 @@ RECORDS_ROUTES = {
     ("POST", "/v1/activity"),
     ("GET", "/v1/activity"),
     ("GET", "/v1/stats"),
+    ("POST", "/v1/interviews/{id}/prep"),
+    ("GET", "/v1/interviews/{id}/prep"),
 }
 # Logical id of each HTTP function -> the routes API Gateway sends it, and the module of its app.
 FUNCTION_ROUTES = {"AuthFunction": AUTH_ROUTES, "RecordsFunction": RECORDS_ROUTES}
@@ -282,20 +284,77 @@ def test_the_records_function(source: dict[str, Any], expanded: dict[str, Any]) 
     assert deployed["Handler"] == "records.handler.lambda_handler"
 
 
-def test_functions_get_no_permissions_beyond_their_own_logs(
+BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+SQS_CONSUMER = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+
+
+def _statements(role: dict[str, Any]) -> list[tuple[frozenset[str], Any]]:
+    """(actions, resource) of every inline policy statement of a role."""
+    found = []
+    for policy in role.get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            found.append(
+                (frozenset([actions] if isinstance(actions, str) else actions), statement["Resource"])
+            )
+    return found
+
+
+def _role(expanded: dict[str, Any], function: str) -> dict[str, Any]:
+    role_id = functions(expanded)[function]["Role"]["Fn::GetAtt"][0]
+    return dict(expanded["Resources"][role_id]["Properties"])
+
+
+def test_functions_get_no_permissions_beyond_what_they_use(
     source: dict[str, Any], expanded: dict[str, Any]
 ) -> None:
-    """Least privilege: secrets are resolved at deploy time and the database is reached over HTTPS, so
-    the HTTP functions need no AWS permission at all besides writing their logs."""
-    for name in FUNCTION_ROUTES:
+    """Least privilege: secrets are resolved at deploy time and the database is reached over HTTPS. Auth
+    needs nothing but its logs; records may only send to the prep queue; prep may only consume it."""
+    for name in ("AuthFunction", "RecordsFunction", "PrepFunction"):
         props = source["Resources"][name]["Properties"]
-        assert not {"Policies", "Role", "RolePath", "PermissionsBoundary"} & set(props), name
-        role_id = functions(expanded)[name]["Role"]["Fn::GetAtt"][0]
-        role = expanded["Resources"][role_id]["Properties"]
-        assert role["ManagedPolicyArns"] == [
-            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-        ], name
-        assert not role.get("Policies"), name
+        assert not {"Role", "RolePath", "PermissionsBoundary"} & set(props), name
+    auth = _role(expanded, "AuthFunction")
+    assert auth["ManagedPolicyArns"] == [BASIC_EXECUTION]
+    assert not auth.get("Policies")
+
+    queue_arn = {"Fn::GetAtt": ["PrepQueue", "Arn"]}
+    records = _role(expanded, "RecordsFunction")
+    assert records["ManagedPolicyArns"] == [BASIC_EXECUTION]
+    ((actions, resource),) = _statements(records)
+    assert actions == {"sqs:SendMessage*"} or actions == {"sqs:SendMessage"}, actions
+    assert "PrepQueue" in json.dumps(resource), resource
+
+    prep = _role(expanded, "PrepFunction")
+    assert sorted(prep["ManagedPolicyArns"]) == sorted([BASIC_EXECUTION, SQS_CONSUMER])
+    assert _statements(prep) == [(frozenset({"sqs:ChangeMessageVisibility"}), queue_arn)]
+
+
+def test_the_prep_queue_feeds_the_prep_function_with_partial_batch_failures(
+    source: dict[str, Any], expanded: dict[str, Any]
+) -> None:
+    resources = source["Resources"]
+    prep = resources["PrepFunction"]["Properties"]
+    assert prep["CodeUri"] == "functions/prep/"
+    assert prep["Handler"] == "prep.handler.lambda_handler"
+    assert prep["ReservedConcurrentExecutions"] == {"Ref": "PrepConcurrency"}
+    (mapping,) = resources_of(expanded, "AWS::Lambda::EventSourceMapping").values()
+    mapping_props = mapping["Properties"]
+    assert mapping_props["EventSourceArn"] == {"Fn::GetAtt": ["PrepQueue", "Arn"]}
+    assert mapping_props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping_props["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "PrepConcurrency"}
+    queue = resources["PrepQueue"]["Properties"]
+    # AWS: the visibility timeout of a Lambda event source is at least 6x the function's timeout.
+    assert queue["VisibilityTimeout"] >= 6 * prep["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["PrepDeadLetterQueue", "Arn"]}
+    assert 1 < queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    assert queue["SqsManagedSseEnabled"] is True
+    assert resources["PrepDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    # The Anthropic key reaches the prep function only; records just knows where to queue.
+    assert "ANTHROPIC_API_KEY" in env_of(functions(expanded)["PrepFunction"])
+    for name in ("AuthFunction", "RecordsFunction"):
+        assert "ANTHROPIC_API_KEY" not in env_of(functions(expanded)[name]), name
+    assert env_of(functions(expanded)["RecordsFunction"])["PREP_QUEUE_URL"] == {"Ref": "PrepQueue"}
 
 
 def test_handlers_exist_inside_their_code_uri(source: dict[str, Any]) -> None:
@@ -305,7 +364,10 @@ def test_handlers_exist_inside_their_code_uri(source: dict[str, Any]) -> None:
         module, _, attribute = props["Handler"].rpartition(".")
         module_file = code / (module.replace(".", "/") + ".py")
         assert module_file.is_file(), f"{name}: {module_file} is missing"
-        assert f"{attribute} = " in module_file.read_text(), f"{name}: no {attribute} in {module_file}"
+        text = module_file.read_text()
+        assert f"{attribute} = " in text or f"def {attribute}(" in text, (
+            f"{name}: no {attribute} in {module_file}"
+        )
         assert (code / "requirements.txt").is_file(), name
 
 
@@ -465,7 +527,8 @@ def test_cors_origins_come_from_the_parameter(source: dict[str, Any], expanded: 
     assert "*" not in cors["allowOrigins"]
     assert cors.get("allowCredentials") is not True
     assert {"authorization", "content-type"} <= {h.lower() for h in cors["allowHeaders"]}
-    for name, props in functions(expanded).items():
+    for name in FUNCTION_ROUTES:  # the HTTP functions
+        props = functions(expanded)[name]
         assert env_of(props)["CORS_ALLOW_ORIGINS"] == {"Fn::Join": [",", {"Ref": "CorsAllowOrigins"}]}, name
 
 

@@ -86,7 +86,11 @@ class Settings(BaseSettings):
 
     @property
     def ai_configured(self) -> bool:
-        """Prep can be generated: an Anthropic API key is set (prep requests answer 503 otherwise)."""
+        """Prep can be generated (prep requests answer 503 otherwise): this process holds an Anthropic
+        API key, or it hands jobs to a queue whose consumer does (AWS: only the prep function gets
+        the key; records just sends to PREP_QUEUE_URL)."""
+        if self.PREP_QUEUE_URL:
+            return True
         return self.ANTHROPIC_API_KEY is not None and bool(self.ANTHROPIC_API_KEY.get_secret_value())
 
 
