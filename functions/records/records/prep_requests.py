@@ -30,15 +30,15 @@ def request_prep(
     db: Database, queue: JobQueue, policy: PrepPolicy, *, user_id: str, interview_id: str, now: datetime
 ) -> dict[str, Any]:
     """The live prep for the interview's current inputs, queueing a new version when there is none."""
-    if not policy.configured:
-        raise ServiceUnavailableError("AI prep is not available: no AI provider is configured on this server")
     context = interview_context(db.batch(input_statements(user_id=user_id, interview_id=interview_id)))
-    if context is None:
+    if context is None:  # ownership first: a foreign id is 404 whatever else holds
         raise NotFoundError("interview")
     if context.inputs is None:
         raise ConflictError(
             "This interview is not linked to an opportunity; link it to one to prepare for it"
         )
+    if not policy.configured:
+        raise ServiceUnavailableError("AI prep is not available: no AI provider is configured on this server")
     prep_id = new_id()
     now_iso = to_iso(now)
     job = Job(PREP_JOB, user_id, {"prep_id": prep_id})
