@@ -282,15 +282,16 @@ def heavy_user_samples(get: Get, runs: int, count: int) -> list[Sample]:
     pairs = ("senior python", "data pipeline", "remote kafka", "acme engineer", "secure payment")
     prefixes = ("kub", "obs", "pay", "eng", "ana", "mig", "rec", "sea")
     listing("list, default (updated_at, limit 50)", lambda i: {})
-    listing("q=<one word>", lambda i: {"q": _rotating(words)(i)})
-    listing("q=<two words>", lambda i: {"q": _rotating(pairs)(i)})
-    listing("q=<prefix, 3 chars>", lambda i: {"q": _rotating(prefixes)(i)})
-    listing("q=<rare word> (few hits)", lambda i: {"q": _rotating(tuple(s.lower() for s in RARE_SKILLS))(i)})
-    listing("tag=<tag>", lambda i: {"tag": _rotating(TAGS)(i)})
-    listing("status=<status>", lambda i: {"status": _rotating(STATUSES)(i)})
+    listing("q=word", lambda i: {"q": _rotating(words)(i)})
+    listing("q=two words", lambda i: {"q": _rotating(pairs)(i)})
+    listing("q=3-letter prefix", lambda i: {"q": _rotating(prefixes)(i)})
+    listing("q=rare word (few hits)", lambda i: {"q": _rotating(tuple(s.lower() for s in RARE_SKILLS))(i)})
+    listing("tag=one of 37", lambda i: {"tag": _rotating(TAGS)(i)})
+    listing("status=each status in turn", lambda i: {"status": _rotating(STATUSES)(i)})
     listing("status=accepted (rarest)", lambda i: {"status": "accepted"})
     listing(
-        "q=<diacritics folded>", lambda i: {"q": _rotating(("zurich", "krakow", "sao paulo", "credit"))(i)}
+        "q=accent-folded word (zurich)",
+        lambda i: {"q": _rotating(("zurich", "krakow", "sao paulo", "credit"))(i)},
     )
     listing("sort=company", lambda i: {"sort": "company"})
     listing("sort=applied_at", lambda i: {"sort": "applied_at"})
