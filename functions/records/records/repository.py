@@ -160,21 +160,34 @@ NOTE_ORDER = Keyset("created_at", descending=True)
 ACTIVITY_ORDER = Keyset("occurred_at", descending=True)
 
 
+class Where:
+    """A list query's WHERE clause: always the caller's rows, then any filters."""
+
+    def __init__(self, user_id: str) -> None:
+        self.clauses = ["user_id = ?"]
+        self.params: list[Value] = [user_id]
+
+    def add(self, clause: str, *params: Value) -> Where:
+        self.clauses.append(clause)
+        self.params.extend(params)
+        return self
+
+    def equals(self, column: str, value: Value) -> Where:
+        """`column = value`, unless value is None (no filter)."""
+        return self if value is None else self.add(f"{column} = ?", value)
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses)
+
+
 def _page(
-    table: str,
-    columns: str,
-    keyset: Keyset,
-    *,
-    where: str,
-    params: Sequence[Value],
-    position: Sequence[Any] | None,
-    limit: int,
+    table: str, columns: str, keyset: Keyset, where: Where, *, position: Sequence[Any] | None, limit: int
 ) -> Statement:
     after_sql, after_params = keyset.after(position)
     return Statement(
-        f"SELECT {columns}, {keyset.expression} AS sort_key FROM {table} WHERE {where}{after_sql}"
+        f"SELECT {columns}, {keyset.expression} AS sort_key FROM {table} WHERE {where.sql()}{after_sql}"
         f"{keyset.order()} LIMIT ?",
-        (*params, *after_params, limit),
+        (*where.params, *after_params, limit),
     )
 
 
@@ -240,28 +253,16 @@ def list_opportunities(
     position: Sequence[Any] | None,
     limit: int,
 ) -> Statement:
-    where = ["user_id = ?", "archived = ?"]
-    params: list[Value] = [user_id, int(archived)]
-    if status is not None:
-        where.append("status = ?")
-        params.append(status)
+    where = Where(user_id).equals("archived", int(archived)).equals("status", status)
     if tag is not None:
-        where.append(
-            "id IN (SELECT opportunity_id FROM opportunity_tags WHERE user_id = ? AND tag_key = lower(?))"
+        where.add(
+            "id IN (SELECT opportunity_id FROM opportunity_tags WHERE user_id = ? AND tag_key = lower(?))",
+            user_id,
+            tag,
         )
-        params += [user_id, tag]
     if match is not None:
-        where.append("pk IN (SELECT rowid FROM opportunities_fts WHERE opportunities_fts MATCH ?)")
-        params.append(match)
-    return _page(
-        "opportunities",
-        _cols(OPPORTUNITY_COLUMNS),
-        keyset,
-        where=" AND ".join(where),
-        params=params,
-        position=position,
-        limit=limit,
-    )
+        where.add("pk IN (SELECT rowid FROM opportunities_fts WHERE opportunities_fts MATCH ?)", match)
+    return _page("opportunities", _cols(OPPORTUNITY_COLUMNS), keyset, where, position=position, limit=limit)
 
 
 def log_status_change(
@@ -301,23 +302,8 @@ def select_activity(*, user_id: str, activity_id: str) -> Statement:
 def list_activity(
     *, user_id: str, opportunity_id: str | None, kind: str | None, position: Sequence[Any] | None, limit: int
 ) -> Statement:
-    where = ["user_id = ?"]
-    params: list[Value] = [user_id]
-    if opportunity_id is not None:
-        where.append("opportunity_id = ?")
-        params.append(opportunity_id)
-    if kind is not None:
-        where.append("kind = ?")
-        params.append(kind)
-    return _page(
-        "activity",
-        _cols(ACTIVITY_COLUMNS),
-        ACTIVITY_ORDER,
-        where=" AND ".join(where),
-        params=params,
-        position=position,
-        limit=limit,
-    )
+    where = Where(user_id).equals("opportunity_id", opportunity_id).equals("kind", kind)
+    return _page("activity", _cols(ACTIVITY_COLUMNS), ACTIVITY_ORDER, where, position=position, limit=limit)
 
 
 def log_interview_change(
@@ -369,25 +355,13 @@ def list_interviews(
     position: Sequence[Any] | None,
     limit: int,
 ) -> Statement:
-    where = ["user_id = ?"]
-    params: list[Value] = [user_id]
-    for clause, value in (
-        ("opportunity_id = ?", opportunity_id),
-        ("scheduled_at >= ?", start),
-        ("scheduled_at < ?", end),
-        ("outcome = ?", outcome),
-    ):
-        if value is not None:
-            where.append(clause)
-            params.append(value)
+    where = Where(user_id).equals("opportunity_id", opportunity_id).equals("outcome", outcome)
+    if start is not None:
+        where.add("scheduled_at >= ?", start)
+    if end is not None:
+        where.add("scheduled_at < ?", end)
     return _page(
-        "interviews",
-        _cols(INTERVIEW_COLUMNS),
-        INTERVIEW_ORDER,
-        where=" AND ".join(where),
-        params=params,
-        position=position,
-        limit=limit,
+        "interviews", _cols(INTERVIEW_COLUMNS), INTERVIEW_ORDER, where, position=position, limit=limit
     )
 
 
@@ -439,30 +413,23 @@ def _like(text: str) -> str:
 def list_contacts(
     *, user_id: str, q: str | None, opportunity_id: str | None, position: Sequence[Any] | None, limit: int
 ) -> Statement:
-    where = ["user_id = ?"]
-    params: list[Value] = [user_id]
+    where = Where(user_id)
     if q is not None:
         pattern = _like(q)
-        where.append(
+        where.add(
             "(name_key LIKE ? ESCAPE '\\' OR lower(coalesce(email, '')) LIKE ? ESCAPE '\\' "
             "OR lower(coalesce(company, '')) LIKE ? ESCAPE '\\' "
-            "OR lower(coalesce(title, '')) LIKE ? ESCAPE '\\')"
+            "OR lower(coalesce(title, '')) LIKE ? ESCAPE '\\')",
+            *[pattern] * 4,
         )
-        params += [pattern] * 4
     if opportunity_id is not None:
-        where.append(
-            "id IN (SELECT contact_id FROM contact_opportunities WHERE user_id = ? AND opportunity_id = ?)"
+        where.add(
+            "id IN (SELECT contact_id FROM contact_opportunities WHERE user_id = ? AND opportunity_id = ?)",
+            user_id,
+            opportunity_id,
         )
-        params += [user_id, opportunity_id]
-    return _page(
-        "contacts",
-        f"{_cols(CONTACT_COLUMNS)}, {_CONTACT_LINKS}",
-        CONTACT_ORDER,
-        where=" AND ".join(where),
-        params=params,
-        position=position,
-        limit=limit,
-    )
+    columns = f"{_cols(CONTACT_COLUMNS)}, {_CONTACT_LINKS}"
+    return _page("contacts", columns, CONTACT_ORDER, where, position=position, limit=limit)
 
 
 def detach_contact_from_notes(*, user_id: str, contact_id: str, now: str) -> Statement:
@@ -488,22 +455,10 @@ def select_note(*, user_id: str, note_id: str) -> Statement:
 def list_notes(
     *, user_id: str, links: Mapping[str, str | None], position: Sequence[Any] | None, limit: int
 ) -> Statement:
-    where = ["user_id = ?"]
-    params: list[Value] = [user_id]
+    where = Where(user_id)
     for column in ("opportunity_id", "interview_id", "contact_id"):
-        value = links.get(column)
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    return _page(
-        "notes",
-        _cols(NOTE_COLUMNS),
-        NOTE_ORDER,
-        where=" AND ".join(where),
-        params=params,
-        position=position,
-        limit=limit,
-    )
+        where.equals(column, links.get(column))
+    return _page("notes", _cols(NOTE_COLUMNS), NOTE_ORDER, where, position=position, limit=limit)
 
 
 # ---- stats ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Create models give defaults; update models are PATCH bodies where an absent fiel
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -377,29 +377,19 @@ class Prep(BaseModel):
 # ---- lists and stats ---------------------------------------------------------------------------
 
 
-class OpportunityPage(BaseModel):
-    items: list[Opportunity]
-    next_cursor: str | None
+Item = TypeVar("Item", bound=BaseModel)
 
 
-class InterviewPage(BaseModel):
-    items: list[Interview]
-    next_cursor: str | None
+class ListPage(BaseModel, Generic[Item]):
+    items: list[Item]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last")
 
 
-class ContactPage(BaseModel):
-    items: list[Contact]
-    next_cursor: str | None
-
-
-class NotePage(BaseModel):
-    items: list[Note]
-    next_cursor: str | None
-
-
-class ActivityPage(BaseModel):
-    items: list[Activity]
-    next_cursor: str | None
+OpportunityPage = ListPage[Opportunity]
+InterviewPage = ListPage[Interview]
+ContactPage = ListPage[Contact]
+NotePage = ListPage[Note]
+ActivityPage = ListPage[Activity]
 
 
 class Stats(BaseModel):
