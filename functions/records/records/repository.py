@@ -472,12 +472,14 @@ def stats_statements(
             "SELECT status, count(*) FROM opportunities WHERE user_id = ? AND archived = 0 GROUP BY status",
             (user_id,),
         ),
-        # The ledger in order: each stay in a status, from entering it to leaving it (NULL: still there).
+        # The ledger as stays: each status an opportunity entered, for how many days (up to now when it
+        # is still there), and whether it is still there. Days are computed by SQLite (julianday).
         Statement(
-            "SELECT opportunity_id, to_status, occurred_at, lead(occurred_at) OVER "
+            "SELECT opportunity_id, to_status, julianday(coalesce(left_at, ?)) - julianday(occurred_at), "
+            "left_at IS NULL FROM (SELECT opportunity_id, to_status, occurred_at, lead(occurred_at) OVER "
             "(PARTITION BY opportunity_id ORDER BY occurred_at, id) AS left_at "
-            "FROM activity WHERE user_id = ? AND to_status IS NOT NULL",
-            (user_id,),
+            "FROM activity WHERE user_id = ? AND to_status IS NOT NULL)",
+            (now, user_id),
         ),
         Statement(
             f"SELECT {_cols(INTERVIEW_COLUMNS)} FROM interviews WHERE user_id = ? AND scheduled_at >= ? "

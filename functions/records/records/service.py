@@ -675,11 +675,11 @@ def get_stats(db: Database, *, user_id: str) -> Row:
             week_end=to_iso(week_end),
         )
     )
-    ledger = [(row[0], row[1], row[2], row[3]) for row in ledger_result.rows]
+    stays = [(row[0], row[1], float(row[2]), bool(row[3])) for row in ledger_result.rows]
     return {
         "by_status": stats.by_status((row[0], row[1]) for row in counts.rows),
         "upcoming_interviews": [interview_view(row) for row in upcoming.all()],
-        "response_rate": stats.response_rate(ledger),
+        "response_rate": stats.response_rate(stays),
         "interviews_this_week": int(this_week.scalar() or 0),
-        "time_in_stage": stats.time_in_stage(ledger, now_dt),
+        "time_in_stage": stats.time_in_stage(stays),
     }

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from statistics import median
 
-from common.clock import from_iso
 from records.schemas import STATUSES
 
 RESPONDED = frozenset({"screening", "interviewing", "offer", "accepted"})
@@ -15,7 +14,8 @@ SUBMITTED = RESPONDED | {"applied"}
 # Exits: a stay in one of these never ends, so it is not measured while it lasts.
 TERMINAL = frozenset({"accepted", "rejected", "withdrawn"})
 
-LedgerRow = tuple[str | None, str, str, str | None]  # opportunity_id, to_status, entered_at, left_at
+# One stay in a status, from the ledger: opportunity id, status, days in it (up to now if ongoing), ongoing.
+Stay = tuple[str | None, str, float, bool]
 
 
 def by_status(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
@@ -23,11 +23,11 @@ def by_status(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
     return {status: int(found.get(status, 0)) for status in STATUSES}
 
 
-def response_rate(ledger: Iterable[LedgerRow]) -> float | None:
+def response_rate(stays: Iterable[Stay]) -> float | None:
     """Opportunities whose history reached screening or later, over those that reached applied or later.
     rejected/withdrawn count neither way by themselves."""
     history: dict[str | None, set[str]] = defaultdict(set)
-    for opportunity_id, status, _, _ in ledger:
+    for opportunity_id, status, _, _ in stays:
         history[opportunity_id].add(status)
     submitted = [statuses for statuses in history.values() if statuses & SUBMITTED]
     if not submitted:
@@ -36,16 +36,15 @@ def response_rate(ledger: Iterable[LedgerRow]) -> float | None:
     return round(responded / len(submitted), 4)
 
 
-def time_in_stage(ledger: Iterable[LedgerRow], now: datetime) -> dict[str, float | None]:
+def time_in_stage(stays: Iterable[Stay]) -> dict[str, float | None]:
     """Median days per status over every completed stay, plus stays still in progress in a
     non-terminal status (measured up to now): a card stuck in `applied` for weeks shows it."""
-    stays: dict[str, list[float]] = defaultdict(list)
-    for _, status, entered_at, left_at in ledger:
-        if left_at is None and status in TERMINAL:
+    days: dict[str, list[float]] = defaultdict(list)
+    for _, status, length, ongoing in stays:
+        if ongoing and status in TERMINAL:
             continue
-        end = from_iso(left_at) if left_at is not None else now
-        stays[status].append(max((end - from_iso(entered_at)) / timedelta(days=1), 0.0))
-    return {status: (round(median(stays[status]), 2) if stays[status] else None) for status in STATUSES}
+        days[status].append(max(length, 0.0))
+    return {status: (round(median(days[status]), 2) if days[status] else None) for status in STATUSES}
 
 
 def week_bounds(now: datetime) -> tuple[datetime, datetime]:

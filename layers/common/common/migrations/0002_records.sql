@@ -41,7 +41,8 @@ CREATE INDEX opportunities_by_updated ON opportunities(user_id, archived, update
 CREATE INDEX opportunities_by_created ON opportunities(user_id, archived, created_at, id);
 CREATE INDEX opportunities_by_company ON opportunities(user_id, archived, company_key, id);
 CREATE INDEX opportunities_by_applied ON opportunities(user_id, archived, coalesce(applied_at, ''), id);
-CREATE INDEX opportunities_by_status ON opportunities(user_id, status);
+-- The status filter in the default order, and the dashboard's count per status.
+CREATE INDEX opportunities_by_status ON opportunities(user_id, archived, status, updated_at, id);
 
 -- Tags, one row each, kept in step with opportunities.tags by triggers: the `tag=` filter is an index lookup.
 CREATE TABLE opportunity_tags (
