@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.cursors import CursorCodec, PageRequest, list_scope
+from common.cursors import MAX_PAGE_BYTES, CursorCodec, PageRequest, list_scope
 from common.errors import BadRequestError
 
 CODEC = CursorCodec(b"k" * 32)
@@ -61,8 +61,21 @@ def test_garbage_is_refused(cursor: str) -> None:
 def test_a_page_gives_a_cursor_only_when_more_rows_exist() -> None:
     rows = [{"id": f"id{i}", "sort_key": f"k{i}"} for i in range(4)]
     page = PageRequest(limit=3, cursor=None, codec=CODEC)
-    items, cursor = page.page(SCOPE, rows)
-    assert [r["id"] for r in items] == ["id0", "id1", "id2"]
+    count, cursor = page.page(SCOPE, rows)
+    assert count == 3
     assert cursor is not None and CODEC.decode(SCOPE, cursor) == ["k2", "id2"]
-    assert page.page(SCOPE, rows[:3]) == (rows[:3], None)
+    assert page.page(SCOPE, rows[:3]) == (3, None)
     assert PageRequest(limit=3, cursor=cursor, codec=CODEC).position(SCOPE) == ["k2", "id2"]
+
+
+def test_a_page_is_cut_short_by_its_size_but_keeps_one_item() -> None:
+    rows = [{"id": f"id{i}", "sort_key": f"k{i}"} for i in range(5)]
+    page = PageRequest(limit=4, cursor=None, codec=CODEC)
+    third = MAX_PAGE_BYTES // 3 + 1
+    count, cursor = page.page(SCOPE, rows, [third] * 5)
+    assert count == 2  # a third would pass the limit
+    assert cursor is not None and CODEC.decode(SCOPE, cursor) == ["k1", "id1"]
+    # One huge item still makes a page (it alone is within Lambda's limit: API.md caps each text).
+    assert page.page(SCOPE, rows[:1], [MAX_PAGE_BYTES * 2]) == (1, None)
+    count, cursor = page.page(SCOPE, rows, [MAX_PAGE_BYTES * 2] * 5)
+    assert count == 1 and cursor is not None

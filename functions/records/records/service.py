@@ -118,8 +118,10 @@ def _page(
     view: Callable[[Row], Row],
 ) -> Row:
     rows = db.execute(*_unpack(statement(page.position(scope)))).all()
-    rows, next_cursor = page.page(scope, rows)
-    return {"items": [view(row) for row in rows], "next_cursor": next_cursor}
+    items = [view(row) for row in rows]
+    sizes = [len(json.dumps(item, ensure_ascii=False).encode()) for item in items]
+    count, next_cursor = page.page(scope, rows, sizes)
+    return {"items": items[:count], "next_cursor": next_cursor}
 
 
 def _unpack(statement: Statement) -> tuple[str, Sequence[Value]]:

@@ -20,6 +20,9 @@ from typing import Any
 from common.errors import BadRequestError
 
 MAX_CURSOR_CHARS = 1024
+# A page's items in JSON bytes, at most. Lambda answers at most 6 MB, and the response envelope escapes
+# the body's JSON once more (a `"` becomes `\"`): 2.5 MiB stays under the limit in the worst case.
+MAX_PAGE_BYTES = 5 * 512 * 1024
 _TAG_BYTES = 16  # 128-bit tag: forging one is out of reach, and cursors stay short
 
 
@@ -83,16 +86,28 @@ class PageRequest:
     def position(self, scope: str) -> list[Any] | None:
         return None if self.cursor is None else self.codec.decode(scope, self.cursor)
 
-    def page(self, scope: str, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
-        """Rows fetched with limit + 1 -> this page's rows and the cursor of the next page (None at the end).
+    def page(
+        self, scope: str, rows: list[dict[str, Any]], sizes: list[int] | None = None
+    ) -> tuple[int, str | None]:
+        """Rows fetched with limit + 1 -> how many of them make this page, and the next page's cursor
+        (None at the end).
 
-        Each row carries `sort_key` (its value of the list's sort expression) and `id`.
+        `sizes` (the encoded size of each row's item) cut the page short once it would pass
+        MAX_PAGE_BYTES, after at least one item: the client follows the cursor for the rest. Each row
+        carries `sort_key` (its value of the list's sort expression) and `id`.
         """
-        if len(rows) <= self.limit:
-            return rows, None
-        rows = rows[: self.limit]
-        last = rows[-1]
-        return rows, self.codec.encode(scope, [last["sort_key"], last["id"]])
+        count = min(len(rows), self.limit)
+        if sizes is not None:
+            total = 0
+            for index in range(count):
+                total += sizes[index]
+                if total > MAX_PAGE_BYTES and index > 0:
+                    count = index
+                    break
+        if count == len(rows):
+            return count, None
+        last = rows[count - 1]
+        return count, self.codec.encode(scope, [last["sort_key"], last["id"]])
 
 
 def list_scope(user_id: str, name: str, **filters: Any) -> str:
