@@ -33,11 +33,16 @@ def open_session(
     ]
 
 
+# A user row with its calendar connection's status (NULLs when none), as the User view needs it.
+USER_COLUMNS = (
+    "u.id, u.email, u.name, u.picture_url, u.google_sub, u.created_at, u.updated_at, "
+    "cc.status AS calendar_status, cc.error AS calendar_error, cc.last_synced_at, cc.interviews_found"
+)
+_USER_FROM = "users AS u LEFT JOIN calendar_connections AS cc ON cc.user_id = u.id"
+
+
 def user_select(user_id: str) -> Statement:
-    return Statement(
-        "SELECT id, email, name, picture_url, google_sub, created_at, updated_at FROM users WHERE id = ?",
-        (user_id,),
-    )
+    return Statement(f"SELECT {USER_COLUMNS} FROM {_USER_FROM} WHERE u.id = ?", (user_id,))
 
 
 def find_user(db: Database, user_id: str) -> dict[str, Any] | None:
@@ -47,8 +52,7 @@ def find_user(db: Database, user_id: str) -> dict[str, Any] | None:
 
 def find_login(db: Database, email: str) -> dict[str, Any] | None:
     return db.execute(
-        "SELECT id, email, name, picture_url, google_sub, created_at, updated_at, password_hash "
-        "FROM users WHERE email = ?",
+        f"SELECT {USER_COLUMNS}, u.password_hash FROM {_USER_FROM} WHERE u.email = ?",
         (email,),
     ).first()
 
@@ -107,8 +111,9 @@ def rotate_refresh_token(
                 (new_id, new_hash, now, expires_at, old_hash, now),
             ),
             Statement(
-                "SELECT rt.session_id, u.id, u.email, u.name, u.picture_url, u.google_sub, u.created_at, "
-                "u.updated_at FROM refresh_tokens rt JOIN users u ON u.id = rt.user_id "
+                f"SELECT rt.session_id, {USER_COLUMNS} FROM refresh_tokens AS rt "
+                "JOIN users AS u ON u.id = rt.user_id "
+                "LEFT JOIN calendar_connections AS cc ON cc.user_id = u.id "
                 "WHERE rt.id = ? AND rt.token_hash = ?",
                 (new_id, new_hash),
             ),
@@ -153,4 +158,114 @@ def delete_user(*, user_id: str, email_key: str) -> list[Statement]:
     return [
         clear_failures(email_key),
         Statement("DELETE FROM users WHERE id = ?", (user_id,)),
+    ]
+
+
+# ---- Google sign-in and the calendar connection ----------------------------------------------------
+
+_STATE_COLUMNS = "state_hash, purpose, user_id, binding_hash, redirect_uri, secrets, expires_at"
+
+
+def insert_oauth_state(
+    *,
+    state_hash: str,
+    purpose: str,
+    user_id: str | None,
+    binding_hash: str,
+    redirect_uri: str,
+    secrets: str,
+    now: str,
+    expires_at: str,
+) -> list[Statement]:
+    """A new flow, after pruning expired ones (nothing else ever reads them)."""
+    return [
+        Statement("DELETE FROM oauth_states WHERE expires_at <= ?", (now,)),
+        Statement(
+            "INSERT INTO oauth_states (state_hash, purpose, user_id, binding_hash, redirect_uri, secrets, "
+            "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (state_hash, purpose, user_id, binding_hash, redirect_uri, secrets, now, expires_at),
+        ),
+    ]
+
+
+def consume_oauth_state(db: Database, *, state_hash: str, purpose: str) -> dict[str, Any] | None:
+    """Take a flow out (single use: a second callback with the same state finds nothing)."""
+    return db.execute(
+        f"DELETE FROM oauth_states WHERE state_hash = ? AND purpose = ? RETURNING {_STATE_COLUMNS}",
+        (state_hash, purpose),
+    ).first()
+
+
+def find_user_by_google_sub(db: Database, google_sub: str) -> dict[str, Any] | None:
+    return db.execute(
+        f"SELECT {USER_COLUMNS} FROM {_USER_FROM} WHERE u.google_sub = ?", (google_sub,)
+    ).first()
+
+
+def link_google(*, user_id: str, google_sub: str, picture_url: str | None, now: str) -> Statement:
+    return Statement(
+        "UPDATE users SET google_sub = ?, picture_url = coalesce(picture_url, ?), updated_at = ? "
+        "WHERE id = ? AND google_sub IS NULL",
+        (google_sub, picture_url, now, user_id),
+    )
+
+
+def insert_google_user(
+    *, user_id: str, email: str, name: str, google_sub: str, picture_url: str | None, now: str
+) -> Statement:
+    return Statement(
+        "INSERT INTO users (id, email, name, google_sub, picture_url, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (user_id, email, name, google_sub, picture_url, now, now),
+    )
+
+
+def upsert_calendar_connection(
+    *,
+    user_id: str,
+    status: str,
+    refresh_token: str | None,
+    access_token: str | None,
+    access_token_expires_at: str | None,
+    scopes: str,
+    error: str | None,
+    now: str,
+) -> Statement:
+    """Connect (tokens given) or record why not (tokens None: any earlier tokens and sync state go)."""
+    return Statement(
+        "INSERT INTO calendar_connections (user_id, status, refresh_token, access_token, "
+        "access_token_expires_at, scopes, error, created_at, updated_at) "
+        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, "
+        "refresh_token = excluded.refresh_token, "
+        "access_token = excluded.access_token, access_token_expires_at = excluded.access_token_expires_at, "
+        "scopes = excluded.scopes, error = excluded.error, updated_at = excluded.updated_at, "
+        "sync_token = CASE WHEN excluded.refresh_token IS NULL THEN NULL ELSE sync_token END",
+        (
+            user_id,
+            status,
+            refresh_token,
+            access_token,
+            access_token_expires_at,
+            scopes,
+            error,
+            now,
+            now,
+            user_id,
+        ),
+    )
+
+
+def find_calendar_connection(db: Database, user_id: str) -> dict[str, Any] | None:
+    return db.execute(
+        "SELECT user_id, status, refresh_token, access_token, error, last_synced_at, interviews_found "
+        "FROM calendar_connections WHERE user_id = ?",
+        (user_id,),
+    ).first()
+
+
+def delete_calendar_connection(user_id: str) -> list[Statement]:
+    return [
+        Statement("DELETE FROM calendar_connections WHERE user_id = ?", (user_id,)),
+        Statement("DELETE FROM oauth_states WHERE user_id = ? AND purpose = 'calendar'", (user_id,)),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from common.schemas import Email, RequestModel, ShortText
 
@@ -54,6 +54,9 @@ class CalendarStatus(BaseModel):
     status: Literal["connected", "disconnected", "reauth_required"]
     last_synced_at: str | None
     interviews_found: int
+    error: str | None = Field(
+        default=None, description="Why the calendar is not connected (a denied or partial grant), if known"
+    )
 
 
 class User(BaseModel):

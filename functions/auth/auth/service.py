@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from auth import repository as repo
+from common.calendar import calendar_status
 from common.clock import from_iso, new_id, to_iso, utc_now
 from common.db import Database, DatabaseError, Statement
 from common.errors import (
@@ -59,13 +60,7 @@ def user_view(row: dict[str, Any]) -> dict[str, Any]:
         "name": row["name"],
         "picture_url": row["picture_url"],
         "google_linked": row["google_sub"] is not None,
-        # The Google issue fills this from the calendar connection; until then nothing is connected.
-        "calendar": {
-            "connected": False,
-            "status": "disconnected",
-            "last_synced_at": None,
-            "interviews_found": 0,
-        },
+        "calendar": calendar_status(row),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
