@@ -515,3 +515,39 @@ def test_concurrent_identical_requests_make_one_prep_and_one_job(
     assert count("preps") == 1
     assert len(jobs()) == 1
     assert count("prep_requests") == 1
+
+
+# ---- boundaries and deletion -------------------------------------------------------------------
+
+
+def test_records_imports_neither_the_ai_sdk_nor_boto3() -> None:
+    """Only the prep function imports `anthropic`; records imports boto3 only on the path that sends."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, records.handler, records.prep_requests, common.queue, common.prep; "
+        "print(sorted(m for m in ('anthropic', 'boto3') if m in sys.modules))"  # botocore: Powertools' own
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_deleting_the_account_deletes_its_preps_jobs_and_request_ledger(
+    client: TestClient, headers: dict[str, str], world: dict[str, Any]
+) -> None:
+    other = auth_headers(client, "grace@example.com")
+    opp = create_opportunity(client, other)
+    kept = post_prep(client, other, create_interview(client, other, opp["id"])["id"])
+    post_prep(client, headers, world["interview"]["id"])
+    post_prep(client, headers, world["later"]["id"])
+    uid = user_id(client, headers)
+    assert count("preps", "user_id = ?", (uid,)) == 2 and count("jobs", "user_id = ?", (uid,)) == 2
+
+    assert client.delete("/v1/me", headers=headers).status_code == 204
+    for table in ("preps", "jobs", "prep_requests"):
+        assert count(table, "user_id = ?", (uid,)) == 0, table
+    assert [json.loads(j["payload"])["prep_id"] for j in jobs()] == [kept["id"]]

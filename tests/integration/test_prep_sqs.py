@@ -34,6 +34,7 @@ from tests.integration.test_prep_requests import (
     put_profile,
     user_id,
 )
+from tests.problems import assert_problem
 from tests.records import auth_headers, create_interview, create_opportunity, list_all
 
 SAMPLE_EVENT = EVENTS_DIR / "sqs" / "prep.json"
@@ -234,6 +235,7 @@ def test_duplicate_delivery_makes_one_model_call(
     assert invoke(event(first)) == {"batchItemFailures": []}  # and again in a later invocation
     assert len(fake_anthropic.message_requests) == 1
     assert get_prep(client, headers, interview_id)["status"] == "ready"
+    assert interview(client, headers, interview_id)["prep_status"] == "ready"
     assert len(list_all(client, headers, "/v1/activity", kind="prep_ready")) == 1
 
 
@@ -370,3 +372,37 @@ def test_the_sample_event_is_a_valid_sqs_event_the_handler_accepts(
     item = {**item, "body": message["Body"], "md5OfBody": message["MD5OfBody"]}
     assert invoke({"Records": [item]}) == {"batchItemFailures": []}
     assert get_prep(client, headers, interview_id)["status"] == "ready"
+
+
+# ---- the queue being down ----------------------------------------------------------------------
+
+
+def test_an_unreachable_queue_is_503_and_the_prep_does_not_stay_queued(
+    client: TestClient,
+    headers: dict[str, str],
+    queue: Queue,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from common.queue import sqs_client
+
+    interview_id = new_interview(client, headers)
+    monkeypatch.setenv("PREP_QUEUE_URL", f"{moto_endpoint}/123456789012/no-such-queue")
+    reset_caches()
+    sqs_client.cache_clear()
+    response = client.post(f"/v1/interviews/{interview_id}/prep", headers=headers)
+    body = assert_problem(response, 503)
+    assert "queue" in body["detail"].lower()
+    assert "no-such-queue" not in response.text and "123456789012" not in response.text
+    prep = get_prep(client, headers, interview_id)
+    assert prep["status"] == "failed" and prep["error"], prep  # visible, not silently stuck
+    assert interview(client, headers, interview_id)["prep_status"] == "failed"
+
+    # With the queue back, asking again queues a new version and publishes it.
+    monkeypatch.setenv("PREP_QUEUE_URL", queue.url)
+    reset_caches()
+    sqs_client.cache_clear()
+    again = post_prep(client, headers, interview_id)
+    assert again["id"] != prep["id"] and again["status"] == "queued"
+    [message] = receive(queue)
+    assert json.loads(message["Body"])["prep_id"] == again["id"]

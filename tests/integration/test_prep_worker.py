@@ -322,6 +322,7 @@ def test_spend_limit_fails_at_once(
     queued: dict[str, Any],
     fake_anthropic: FakeAnthropic,
     reply: Reply,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     interview_id = world["interview"]["id"]
     fake_anthropic.script(reply)
@@ -332,6 +333,9 @@ def test_spend_limit_fails_at_once(
     assert interview(client, headers, interview_id)["prep_status"] == "failed"
     assert jobs() == []
     assert_no_secret_anywhere(client, headers, interview_id)
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "prep generation failed" in logged  # the failure was logged
+    assert API_KEY not in logged
 
     # A failed version is not live: asking again queues a new one.
     again = post_prep(client, headers, interview_id)
@@ -358,6 +362,7 @@ def test_a_permanent_error_fails_without_retrying(
     queued: dict[str, Any],
     fake_anthropic: FakeAnthropic,
     reply: Reply,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     interview_id = world["interview"]["id"]
     fake_anthropic.script(reply)
@@ -369,6 +374,9 @@ def test_a_permanent_error_fails_without_retrying(
     assert interview(client, headers, interview_id)["prep_status"] == "failed"
     assert jobs() == []
     assert_no_secret_anywhere(client, headers, interview_id)
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "prep generation failed" in logged  # the failure was logged
+    assert API_KEY not in logged
 
 
 # ---- timeouts ----------------------------------------------------------------------------------
@@ -601,6 +609,8 @@ def test_duplicate_delivery_makes_one_model_call(
     assert run_once() is True  # the job itself, delivered a third time
     assert len(fake_anthropic.message_requests) == 1
     assert get_prep(client, headers, world["interview"]["id"])["status"] == "ready"
+    # A late duplicate leaves the interview's prep_status following the (ready) prep.
+    assert interview(client, headers, world["interview"]["id"])["prep_status"] == "ready"
     assert len(list_all(client, headers, "/v1/activity", kind="prep_ready")) == 1
     assert jobs() == []
 
@@ -667,3 +677,24 @@ def test_prep_status_follows_the_newest_version(
     assert prep_row(queued["id"])["status"] == "ready"
     assert interview(client, headers, interview_id)["prep_status"] == "queued"
     assert get_prep(client, headers, interview_id)["id"] == newer["id"]
+
+
+def test_a_late_duplicate_of_a_failed_prep_changes_nothing(
+    client: TestClient,
+    headers: dict[str, str],
+    world: dict[str, Any],
+    queued: dict[str, Any],
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    from prep.service import Outcome
+
+    interview_id = world["interview"]["id"]
+    fake_anthropic.script(Reply.error(400, "invalid_request_error", "bad request"))
+    assert run_once() is True
+    before = get_prep(client, headers, interview_id)
+    assert before["status"] == "failed"
+
+    assert process(world["user_id"], queued["id"]).outcome is Outcome.DONE
+    assert get_prep(client, headers, interview_id) == before
+    assert interview(client, headers, interview_id)["prep_status"] == "failed"
+    assert len(fake_anthropic.message_requests) == 1
