@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from common.crypto import get_sealer
 from common.cursors import get_cursor_codec
 from common.db import get_database
 from common.keys import derived_key
@@ -26,6 +27,9 @@ def _clear_prep_model() -> None:
     llm = sys.modules.get("prep.llm")
     if llm is not None:
         llm.get_prep_model.cache_clear()
+    google = sys.modules.get("auth.google")
+    if google is not None:
+        google.get_google_client.cache_clear()
 
 
 def reset_caches() -> None:
@@ -36,6 +40,7 @@ def reset_caches() -> None:
     derived_key.cache_clear()
     get_cursor_codec.cache_clear()
     get_job_queue.cache_clear()
+    get_sealer.cache_clear()
     _clear_prep_model()
 
 
@@ -52,6 +57,12 @@ def isolated_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
         "PREP_QUEUE_URL",
         "PREP_MODEL",
         "PREP_RATE_LIMIT_PER_HOUR",
+        "GOOGLE_CLIENT_ID",
+        "GOOGLE_CLIENT_SECRET",
+        "GOOGLE_DISCOVERY_URL",
+        "GOOGLE_CALENDAR_API_URL",
+        "ALLOWED_REDIRECT_URIS",
+        "CORS_ALLOW_ORIGINS",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "data"))

@@ -42,6 +42,12 @@ AUTH_ROUTES = {
     ("GET", "/v1/me"),
     ("PATCH", "/v1/me"),
     ("DELETE", "/v1/me"),
+    ("GET", "/v1/auth/google/login"),
+    ("GET", "/v1/auth/google/callback"),
+    ("POST", "/v1/me/calendar/connect"),
+    ("GET", "/v1/auth/google/calendar/callback"),
+    ("GET", "/v1/me/calendar"),
+    ("DELETE", "/v1/me/calendar"),
 }
 # API.md's Profile, Opportunities, Interviews, Contacts/notes/activity and Dashboard sections.
 RECORDS_ROUTES = {

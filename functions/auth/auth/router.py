@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 import common
-from auth import service
+from auth import google_flows, service
+from auth.google import get_google_client
 from auth.schemas import (
+    AuthorizationUrl,
+    CalendarConnectRequest,
+    CalendarStatus,
     Health,
     LoginRequest,
     LogoutRequest,
@@ -20,6 +24,8 @@ from auth.schemas import (
     UpdateMeRequest,
     User,
 )
+from common.clock import utc_now
+from common.crypto import get_sealer
 from common.db import get_database
 from common.keys import derived_key
 from common.settings import get_settings
@@ -117,6 +123,164 @@ async def update_me(body: UpdateMeRequest, principal: CurrentPrincipal, db: Db) 
 
 @router.delete("/v1/me", status_code=204, tags=["account"], responses=_PROBLEMS)
 async def delete_me(principal: CurrentPrincipal, db: Db) -> Response:
-    """Delete the account and all of its data, at once and for good."""
+    """Delete the account and all of its data, at once and for good (Google access is revoked first)."""
+    await run_in_threadpool(
+        google_flows.revoke_calendar, db, get_google_client(), get_sealer(), user_id=principal.user_id
+    )
     service.delete_me(db, _policy(), user_id=principal.user_id)
+    return Response(status_code=204)
+
+
+# ---- Google sign-in and the calendar connection ----------------------------------------------------
+
+BINDING_COOKIE = "tracker_oauth_binding"
+_BINDING_PATH = "/v1/auth/google"  # sent to both callbacks, nowhere else
+_GOOGLE_PROBLEMS = problem_responses(
+    400, 503, _400="Invalid redirect_uri, state or OAuth answer", _503="Google is not configured"
+)
+
+
+def _callback_url(path: str) -> str:
+    return get_settings().PUBLIC_BASE_URL + path
+
+
+def _with_binding(response: Response, binding: str) -> Response:
+    """Bind the flow to this browser: HttpOnly, SameSite=Lax, Secure except on http://localhost."""
+    base = get_settings().PUBLIC_BASE_URL
+    local_http = base.startswith(("http://localhost", "http://127.0.0.1", "http://[::1]"))
+    response.set_cookie(
+        BINDING_COOKIE,
+        binding,
+        max_age=int(google_flows.STATE_TTL.total_seconds()),
+        path=_BINDING_PATH,
+        httponly=True,
+        secure=not local_http,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get(
+    "/v1/auth/google/login",
+    status_code=302,
+    tags=["google"],
+    responses={**_GOOGLE_PROBLEMS, 302: {"description": "To Google's consent page"}},
+)
+async def google_login(request: Request, db: Db, redirect_uri: str | None = None) -> Response:
+    """Sign in with Google (OIDC code flow with state, nonce and PKCE S256). `redirect_uri` must be one
+    of the registered frontend URLs exactly; the token response comes back in its URL fragment."""
+    google = google_flows.require(get_google_client())
+    target = google_flows.check_redirect_uri(redirect_uri, get_settings().ALLOWED_REDIRECT_URIS)
+    start = await run_in_threadpool(
+        google_flows.start_signin,
+        db,
+        google,
+        get_sealer(),
+        redirect_uri=target,
+        callback_url=_callback_url("/v1/auth/google/callback"),
+        binding=request.cookies.get(BINDING_COOKIE),
+        now=utc_now(),
+    )
+    return _with_binding(RedirectResponse(start.authorization_url, status_code=302), start.binding)
+
+
+@router.get(
+    "/v1/auth/google/callback",
+    status_code=302,
+    tags=["google"],
+    responses={
+        **_GOOGLE_PROBLEMS,
+        **problem_responses(409, _409="The email belongs to an account Google has not verified"),
+        302: {"description": "To the frontend, with the token response (or error=) in the fragment"},
+    },
+)
+async def google_callback(
+    request: Request, db: Db, code: str | None = None, state: str | None = None, error: str | None = None
+) -> Response:
+    """Google's redirect after sign-in."""
+    google = google_flows.require(get_google_client())
+    location = await run_in_threadpool(
+        google_flows.finish_signin,
+        db,
+        google,
+        get_sealer(),
+        _policy(),
+        code=code,
+        state=state,
+        error=error,
+        binding=request.cookies.get(BINDING_COOKIE),
+        callback_url=_callback_url("/v1/auth/google/callback"),
+        now=utc_now(),
+    )
+    return RedirectResponse(location, status_code=302, headers={"Referrer-Policy": "no-referrer"})
+
+
+@router.post(
+    "/v1/me/calendar/connect",
+    response_model=AuthorizationUrl,
+    tags=["calendar"],
+    responses={**_PROBLEMS, **_GOOGLE_PROBLEMS},
+)
+async def calendar_connect(
+    body: CalendarConnectRequest, request: Request, principal: CurrentPrincipal, db: Db
+) -> Response:
+    """Start connecting a Google Calendar (read-only events, offline access). Open the returned URL in
+    the same browser: the flow is bound to it by a cookie set here."""
+    google = google_flows.require(get_google_client())
+    target = google_flows.check_redirect_uri(body.redirect_uri, get_settings().ALLOWED_REDIRECT_URIS)
+    start = await run_in_threadpool(
+        google_flows.start_calendar,
+        db,
+        google,
+        get_sealer(),
+        user_id=principal.user_id,
+        redirect_uri=target,
+        callback_url=_callback_url("/v1/auth/google/calendar/callback"),
+        binding=request.cookies.get(BINDING_COOKIE),
+        now=utc_now(),
+    )
+    return _with_binding(JSONResponse({"authorization_url": start.authorization_url}), start.binding)
+
+
+@router.get(
+    "/v1/auth/google/calendar/callback",
+    status_code=302,
+    tags=["calendar"],
+    responses={
+        **_GOOGLE_PROBLEMS,
+        302: {"description": "To the frontend (error= in the fragment if not connected)"},
+    },
+)
+async def calendar_callback(
+    request: Request, db: Db, code: str | None = None, state: str | None = None, error: str | None = None
+) -> Response:
+    """Google's redirect after the calendar consent: the tokens are stored encrypted."""
+    google = google_flows.require(get_google_client())
+    location = await run_in_threadpool(
+        google_flows.finish_calendar,
+        db,
+        google,
+        get_sealer(),
+        code=code,
+        state=state,
+        error=error,
+        binding=request.cookies.get(BINDING_COOKIE),
+        callback_url=_callback_url("/v1/auth/google/calendar/callback"),
+        now=utc_now(),
+    )
+    return RedirectResponse(location, status_code=302, headers={"Referrer-Policy": "no-referrer"})
+
+
+@router.get("/v1/me/calendar", response_model=CalendarStatus, tags=["calendar"], responses=_PROBLEMS)
+async def calendar(principal: CurrentPrincipal, db: Db) -> dict[str, Any]:
+    """The calendar connection's status."""
+    return google_flows.get_calendar_status(db, user_id=principal.user_id)
+
+
+@router.delete("/v1/me/calendar", status_code=204, tags=["calendar"], responses=_PROBLEMS)
+async def calendar_disconnect(principal: CurrentPrincipal, db: Db) -> Response:
+    """Revoke access at Google (best effort) and delete the tokens and sync state."""
+    await run_in_threadpool(
+        google_flows.disconnect_calendar, db, get_google_client(), get_sealer(), user_id=principal.user_id
+    )
     return Response(status_code=204)

@@ -81,3 +81,11 @@ class TokenResponse(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
+
+
+class CalendarConnectRequest(RequestModel):
+    redirect_uri: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class AuthorizationUrl(BaseModel):
+    authorization_url: str

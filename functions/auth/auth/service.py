@@ -66,7 +66,7 @@ def user_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _token_response(
+def token_response(
     policy: SessionPolicy, *, user: dict[str, Any], session_id: str, refresh_token: str
 ) -> dict[str, Any]:
     access = policy.tokens.issue(user_id=user["id"], session_id=session_id, now=int(time.time()))
@@ -84,7 +84,7 @@ def _new_refresh() -> tuple[str, str]:
     return token, _hash_refresh(token)
 
 
-def _session_statements(
+def session_statements(
     policy: SessionPolicy, *, user_id: str, now_iso: str
 ) -> tuple[str, str, list[Statement]]:
     session_id = new_id()
@@ -116,12 +116,12 @@ def register(db: Database, policy: SessionPolicy, *, email: str, password: str, 
     insert = repo.insert_user_if_new(
         user_id=user_id, email=email, name=name, password_hash=hash_password(password), now=now
     )
-    session_id, refresh, session_stmts = _session_statements(policy, user_id=user_id, now_iso=now)
+    session_id, refresh, session_stmts = session_statements(policy, user_id=user_id, now_iso=now)
     results = db.batch([insert, *session_stmts, repo.user_select(user_id)])
     user = results[-1].first()
     if results[0].rows_affected == 0 or user is None:
         raise ConflictError("An account with this email already exists")
-    return _token_response(policy, user=user, session_id=session_id, refresh_token=refresh)
+    return token_response(policy, user=user, session_id=session_id, refresh_token=refresh)
 
 
 def login(db: Database, policy: SessionPolicy, *, email: str, password: str) -> dict[str, Any]:
@@ -146,12 +146,12 @@ def login(db: Database, policy: SessionPolicy, *, email: str, password: str) -> 
     # Verify before looking at `row`: an unknown email must cost the same argon2 work as a known one.
     if not verify_password(stored, password) or row is None:
         raise InvalidCredentialsError()  # the reserved attempt stays recorded as a failure
-    session_id, refresh, session_stmts = _session_statements(policy, user_id=row["id"], now_iso=now)
+    session_id, refresh, session_stmts = session_statements(policy, user_id=row["id"], now_iso=now)
     stmts = [repo.clear_failures(key), *session_stmts]
     if stored and needs_rehash(stored):
         stmts.append(repo.set_password_hash(user_id=row["id"], password_hash=hash_password(password)))
     db.batch(stmts)
-    return _token_response(policy, user=row, session_id=session_id, refresh_token=refresh)
+    return token_response(policy, user=row, session_id=session_id, refresh_token=refresh)
 
 
 def refresh(db: Database, policy: SessionPolicy, *, refresh_token: str) -> dict[str, Any]:
@@ -171,7 +171,7 @@ def refresh(db: Database, policy: SessionPolicy, *, refresh_token: str) -> dict[
             )
             db.batch([revoke])
         raise UnauthorizedError("The refresh token is invalid, expired or already used")
-    return _token_response(policy, user=rotated, session_id=rotated["session_id"], refresh_token=new_token)
+    return token_response(policy, user=rotated, session_id=rotated["session_id"], refresh_token=new_token)
 
 
 def logout(db: Database, *, user_id: str, session_id: str, refresh_token: str | None) -> None:
