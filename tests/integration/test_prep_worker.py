@@ -352,8 +352,11 @@ def test_spend_limit_fails_at_once(
         Reply.error(401, "authentication_error", "invalid x-api-key"),
         Reply.error(403, "permission_error", "Your API key does not have permission"),
         Reply.error(404, "not_found_error", "model: claude-sonnet-4-6"),
+        # The SDK retries 409 by default; issue 4: "a spend-limit 429 or a 4xx is not retried".
+        Reply.error(409, "invalid_request_error", "conflict"),
+        Reply.error(413, "request_too_large", "Request exceeds the maximum allowed number of bytes"),
     ],
-    ids=["400", "401", "403", "404"],
+    ids=["400", "401", "403", "404", "409", "413"],
 )
 def test_a_permanent_error_fails_without_retrying(
     client: TestClient,
