@@ -20,7 +20,9 @@ from common.settings import get_settings
 from prep.llm import get_prep_model
 from prep.service import Outcome, process_prep
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# Even when every record must wait, answer with the list of failures rather than an invocation error:
+# each record's own retry delay (its visibility) then applies, not a blanket redelivery.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60  # SQS's limit
 
 

@@ -171,9 +171,15 @@ class ClaudePrepModel:
         import anthropic
 
         class StopHopelessRetries(anthropic.Middleware):
+            """The SDK would retry 408/409 and every 429, sleeping as long as retry-after says: let
+            only plain rate limits with a short wait through; everything else surfaces at once."""
+
             def handle(self, request: Any, call_next: Any) -> Any:
                 response = call_next(request)
-                if response.status_code == 429:
+                status = response.status_code
+                if 400 <= status < 500 and status != 429:
+                    raise _StopRetryingError(status, _json_body(response.http_response), None)
+                if status == 429:
                     wait = _retry_after(response.headers)
                     body = _json_body(response.http_response)
                     if is_spend_limit(body) or (wait is not None and wait > MAX_INLINE_RETRY_AFTER_SECONDS):
@@ -198,6 +204,12 @@ class ClaudePrepModel:
             try:
                 message = self._client.messages.create(**request)
             except _StopRetryingError as stop:
+                if stop.status != 429:
+                    raise PermanentModelError(
+                        f"The AI provider refused the request (HTTP {stop.status})",
+                        requests=attempt,
+                        usage=usage,
+                    ) from None
                 if is_spend_limit(stop.body):
                     raise PermanentModelError(
                         "The AI provider's spending limit for this service has been reached; "

@@ -8,14 +8,17 @@ from typing import Any
 from common.db import Database, Statement
 
 
-def _sync_interview(*, user_id: str, prep_id: str, status: str) -> Statement:
-    """The interview's prep_status follows its newest prep (an older version finishing changes nothing)."""
+def _sync_interview(*, user_id: str, prep_id: str, status: str, token: str) -> Statement:
+    """The interview's prep_status follows its newest prep (an older version finishing changes nothing),
+    and only when this worker's write to the prep took effect (its status is now `status` under `token`,
+    or handed back with no token)."""
     return Statement(
         "UPDATE interviews SET prep_status = ? WHERE user_id = ? AND id = "
-        "(SELECT interview_id FROM preps WHERE id = ? AND user_id = ?) AND NOT EXISTS "
+        "(SELECT interview_id FROM preps WHERE id = ? AND user_id = ? AND status = ? "
+        "AND coalesce(claim_token, '') = ?) AND NOT EXISTS "
         "(SELECT 1 FROM preps AS newer WHERE newer.user_id = ? AND newer.interview_id = interviews.id "
         "AND newer.created_at > (SELECT created_at FROM preps WHERE id = ? AND user_id = ?))",
-        (status, user_id, prep_id, user_id, user_id, prep_id, user_id),
+        (status, user_id, prep_id, user_id, status, token, user_id, prep_id, user_id),
     )
 
 
@@ -31,7 +34,7 @@ def claim(
                 "AND (status = 'queued' OR (status = 'generating' AND lease_until <= ?))",
                 (token, lease_until, now, prep_id, user_id, now),
             ),
-            _sync_interview(user_id=user_id, prep_id=prep_id, status="generating"),
+            _sync_interview(user_id=user_id, prep_id=prep_id, status="generating", token=token),
             Statement(
                 "SELECT id, interview_id, status, attempts, claim_token, lease_until FROM preps "
                 "WHERE id = ? AND user_id = ?",
@@ -76,7 +79,8 @@ def finish(
                 (now, now, now, prep_id, user_id),
             )
         )
-    statements.append(_sync_interview(user_id=user_id, prep_id=prep_id, status=status))
+    # After the activity entry (which reads changes() of the UPDATE); a finished prep has no token.
+    statements.append(_sync_interview(user_id=user_id, prep_id=prep_id, status=status, token=""))
     results = db.batch(statements)
     return results[0].rows_affected == 1
 
@@ -90,6 +94,6 @@ def release(db: Database, *, user_id: str, prep_id: str, token: str, error: str,
                 "updated_at = ? WHERE id = ? AND user_id = ? AND claim_token = ? AND status = 'generating'",
                 (error, now, prep_id, user_id, token),
             ),
-            _sync_interview(user_id=user_id, prep_id=prep_id, status="queued"),
+            _sync_interview(user_id=user_id, prep_id=prep_id, status="queued", token=""),
         ]
     )
