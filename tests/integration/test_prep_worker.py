@@ -627,7 +627,7 @@ def test_two_concurrent_workers_make_one_model_call(
 ) -> None:
     from prep.service import Outcome
 
-    fake_anthropic.script(Reply.delay(0.5))  # the winner is still generating when the other arrives
+    fake_anthropic.script(Reply.delay(1.0))  # the winner is still generating when the other arrives
     barrier = threading.Barrier(2)
     outcomes: list[Any] = []
     lock = threading.Lock()
