@@ -1,1 +1,1 @@
-"""The export function (HTTP). Its routes arrive with their own issue."""
+"""The export function (HTTP): POST /v1/exports, and local download links in `make run`."""

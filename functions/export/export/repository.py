@@ -1,0 +1,239 @@
+"""SQL of the export function. Every statement names the caller's user id, except the lookup of a local
+download link's export by id, which runs only for a link whose HMAC signature the service checks against
+that row (the link is the credential; no bearer token comes with it).
+
+Collections are read a page at a time in keyset order along an index that starts with user_id, so an
+export of any size holds one page in memory. A page ends at MAX_PAGE_ROWS rows or once its long texts
+pass MAX_PAGE_BYTES (after at least one row): a page of rows with 100,000-character texts stays small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from common.calendar import status_statement
+from common.db import Statement
+
+MAX_PAGE_ROWS = 1000
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One collection of the export: its table, the columns of its API view, its keyset order (an index
+    of the table leads with user_id and follows this order) and the columns whose bytes fill a page."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    order: tuple[str, ...]
+    sized: tuple[str, ...]
+    extra: str = ""  # further SELECT expressions (a contact's opportunity ids)
+
+
+_OPPORTUNITY_COLUMNS = (
+    "id",
+    "company",
+    "role",
+    "status",
+    "job_description",
+    "url",
+    "location",
+    "salary_min",
+    "salary_max",
+    "currency",
+    "source",
+    "priority",
+    "tags",
+    "applied_at",
+    "archived",
+    "created_at",
+    "updated_at",
+)
+_INTERVIEW_COLUMNS = (
+    "id",
+    "opportunity_id",
+    "kind",
+    "title",
+    "scheduled_at",
+    "duration_minutes",
+    "location",
+    "meeting_url",
+    "interviewers",
+    "outcome",
+    "debrief",
+    "source",
+    "calendar_event_id",
+    "prep_status",
+    "created_at",
+    "updated_at",
+)
+_CONTACT_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "linkedin_url",
+    "notes",
+    "created_at",
+    "updated_at",
+)
+_NOTE_COLUMNS = ("id", "body", "opportunity_id", "interview_id", "contact_id", "created_at", "updated_at")
+_ACTIVITY_COLUMNS = (
+    "id",
+    "kind",
+    "summary",
+    "opportunity_id",
+    "interview_id",
+    "from_status",
+    "to_status",
+    "occurred_at",
+    "created_at",
+    "updated_at",
+)
+_PREP_COLUMNS = (
+    "id",
+    "interview_id",
+    "status",
+    "error",
+    "model",
+    "content",
+    "ai_processing",
+    "created_at",
+    "updated_at",
+)
+_CONTACT_LINKS = (
+    ", (SELECT json_group_array(opportunity_id) FROM (SELECT opportunity_id FROM contact_opportunities "
+    "WHERE contact_id = contacts.id AND user_id = contacts.user_id ORDER BY position)) AS opportunity_ids"
+)
+
+# In the order of the JSON document. Tables whose (user_id, id) is UNIQUE are read by id (new_id() is
+# time-ordered, so that is creation order); notes and activity along their time indexes.
+COLLECTIONS = (
+    Collection(
+        "opportunities",
+        "opportunities",
+        _OPPORTUNITY_COLUMNS,
+        ("id",),
+        ("company", "role", "job_description", "url", "location", "source", "tags"),
+    ),
+    Collection(
+        "interviews",
+        "interviews",
+        _INTERVIEW_COLUMNS,
+        ("id",),
+        ("title", "location", "meeting_url", "interviewers", "debrief", "calendar_event_id"),
+    ),
+    Collection(
+        "contacts",
+        "contacts",
+        _CONTACT_COLUMNS,
+        ("id",),
+        ("name", "email", "phone", "company", "title", "linkedin_url", "notes"),
+        extra=_CONTACT_LINKS,
+    ),
+    Collection("notes", "notes", _NOTE_COLUMNS, ("created_at", "id"), ("body",)),
+    Collection("activity", "activity", _ACTIVITY_COLUMNS, ("occurred_at", "id"), ("summary",)),
+    Collection("preps", "preps", _PREP_COLUMNS, ("id",), ("error", "content", "ai_processing")),
+)
+
+
+def page(collection: Collection, *, user_id: str, after: Sequence[Any] | None) -> Statement:
+    """The next page of the caller's rows of a collection, after the keyset position `after`.
+
+    The inner query picks up to MAX_PAGE_ROWS keys with the size of their long texts (octet_length reads
+    a value's length from the record header, not the text), the window keeps the prefix that fits
+    MAX_PAGE_BYTES, and only those rows are read in full.
+    """
+    order = ", ".join(collection.order)
+    after_sql = ""
+    after_params: tuple[Any, ...] = ()
+    if after is not None:
+        after_sql = f" AND ({order}) > ({', '.join('?' * len(collection.order))})"
+        after_params = tuple(after)
+    size = " + ".join(f"coalesce(octet_length({column}), 0)" for column in collection.sized)
+    table = collection.table
+    return Statement(
+        f"SELECT {', '.join(collection.columns)}{collection.extra} FROM {table} "
+        "WHERE user_id = ? AND id IN (SELECT id FROM ("
+        "SELECT id, row_number() OVER w AS n, sum(size) OVER w AS running FROM ("
+        f"SELECT {order}, {size} AS size FROM {table} WHERE user_id = ?{after_sql} "
+        f"ORDER BY {order} LIMIT ?) WINDOW w AS (ORDER BY {order} ROWS UNBOUNDED PRECEDING)) "
+        f"WHERE n = 1 OR running <= ?) ORDER BY {order}",
+        (user_id, user_id, *after_params, MAX_PAGE_ROWS, MAX_PAGE_BYTES),
+    )
+
+
+def account_statements(user_id: str) -> list[Statement]:
+    """The user (as GET /v1/me shows it), their profile and their calendar connection's status."""
+    return [
+        Statement(
+            "SELECT id, email, name, picture_url, google_sub, created_at, updated_at FROM users WHERE id = ?",
+            (user_id,),
+        ),
+        Statement(
+            "SELECT headline, resume_text, linkedin_summary, updated_at FROM profiles WHERE user_id = ?",
+            (user_id,),
+        ),
+        status_statement(user_id),
+    ]
+
+
+# ---- the exports ledger -----------------------------------------------------------------------------
+
+
+def reserve_export(
+    *,
+    export_id: str,
+    user_id: str,
+    export_format: str,
+    object_key: str,
+    now: str,
+    window_start: str,
+    kept_since: str,
+    hourly_limit: int,
+) -> list[Statement]:
+    """Forget the caller's exports older than a day, then record this one unless `hourly_limit` exports
+    were started within the window (checked inside one atomic batch, so parallel requests cannot pass it
+    together). The last statement reads the oldest export of the window, for Retry-After."""
+    return [
+        Statement("DELETE FROM exports WHERE user_id = ? AND created_at < ?", (user_id, kept_since)),
+        Statement(
+            "INSERT INTO exports (id, user_id, format, status, object_key, created_at) "
+            "SELECT ?, id, ?, 'writing', ?, ? FROM users WHERE id = ? "
+            "AND (SELECT count(*) FROM exports WHERE user_id = ? AND created_at > ?) < ?",
+            (export_id, export_format, object_key, now, user_id, user_id, window_start, hourly_limit),
+        ),
+        Statement(
+            "SELECT min(created_at) FROM exports WHERE user_id = ? AND created_at > ?",
+            (user_id, window_start),
+        ),
+    ]
+
+
+def finish_export(
+    *, export_id: str, user_id: str, size_bytes: int, sha256: str, expires_at: str
+) -> Statement:
+    """Mark the export written; changes nothing when the account (and so the row) was deleted meanwhile."""
+    return Statement(
+        "UPDATE exports SET status = 'ready', size_bytes = ?, sha256 = ?, expires_at = ? "
+        "WHERE id = ? AND user_id = ? AND status = 'writing'",
+        (size_bytes, sha256, expires_at, export_id, user_id),
+    )
+
+
+def discard_export(*, export_id: str, user_id: str) -> Statement:
+    return Statement("DELETE FROM exports WHERE id = ? AND user_id = ?", (export_id, user_id))
+
+
+def find_download(export_id: str) -> Statement:
+    """A written export by id, for a local download link (see the module docstring)."""
+    return Statement(
+        "SELECT id, user_id, format, object_key, created_at, expires_at FROM exports "
+        "WHERE id = ? AND status = 'ready'",
+        (export_id,),
+    )
