@@ -29,6 +29,7 @@ from common.crypto import get_sealer
 from common.db import get_database
 from common.keys import derived_key
 from common.settings import get_settings
+from common.storage import get_blob_store
 from common.tokens import get_token_service
 from common.web import CurrentPrincipal, Db, problem_responses
 
@@ -127,7 +128,7 @@ async def delete_me(principal: CurrentPrincipal, db: Db) -> Response:
     await run_in_threadpool(
         google_flows.revoke_calendar, db, get_google_client(), get_sealer(), user_id=principal.user_id
     )
-    service.delete_me(db, _policy(), user_id=principal.user_id)
+    service.delete_me(db, _policy(), user_id=principal.user_id, exports=get_blob_store())
     return Response(status_code=204)
 
 

@@ -24,6 +24,7 @@ from common.errors import (
     UnauthorizedError,
 )
 from common.passwords import hash_password, needs_rehash, verify_password
+from common.storage import BlobStore, erase_user_exports
 from common.tokens import TokenService
 
 LOCKOUT_FAILURES = 5
@@ -203,10 +204,12 @@ def update_me(db: Database, *, user_id: str, name: str) -> dict[str, Any]:
     return user_view(user)
 
 
-def delete_me(db: Database, policy: SessionPolicy, *, user_id: str) -> None:
-    """Delete the account and, by cascade, every row that belongs to it."""
+def delete_me(db: Database, policy: SessionPolicy, *, user_id: str, exports: BlobStore) -> None:
+    """Delete the account's export files, then the account and, by cascade, every row of it."""
     user = repo.find_user(db, user_id)
     if user is None:
         raise NotFoundError("account")
+    # Files first: if the store fails, nothing is deleted yet and the user can simply try again.
+    erase_user_exports(exports, user_id)
     db.batch(repo.delete_user(user_id=user_id, email_key=email_key(policy, user["email"])))
     db.purge_deleted()
