@@ -71,8 +71,19 @@ RECORDS_ROUTES = {
     ("GET", "/v1/interviews/{id}/prep"),
 }
 # Logical id of each HTTP function -> the routes API Gateway sends it, and the module of its app.
-FUNCTION_ROUTES = {"AuthFunction": AUTH_ROUTES, "RecordsFunction": RECORDS_ROUTES}
-FUNCTION_APPS = {"AuthFunction": "auth.handler", "RecordsFunction": "records.handler"}
+# API.md's Export section. The local download route (/v1/exports/{id}/download) is not deployed: in AWS an
+# export's URL is an S3 presigned GET.
+EXPORT_ROUTES = {("POST", "/v1/exports")}
+FUNCTION_ROUTES = {
+    "AuthFunction": AUTH_ROUTES,
+    "RecordsFunction": RECORDS_ROUTES,
+    "ExportFunction": EXPORT_ROUTES,
+}
+FUNCTION_APPS = {
+    "AuthFunction": "auth.handler",
+    "RecordsFunction": "records.handler",
+    "ExportFunction": "export.handler",
+}
 # Values a deployment passes for the parameters that have no default.
 REQUIRED_PARAMETERS = {
     "PublicBaseUrl": "https://api.example.com",
@@ -316,13 +327,28 @@ def test_functions_get_no_permissions_beyond_what_they_use(
     source: dict[str, Any], expanded: dict[str, Any]
 ) -> None:
     """Least privilege: secrets are resolved at deploy time and the database is reached over HTTPS. Auth
-    needs nothing but its logs; records may only send to the prep queue; prep may only consume it."""
-    for name in ("AuthFunction", "RecordsFunction", "PrepFunction"):
+    may only list and delete export objects (account deletion); records may only send to the prep queue;
+    prep may only consume it; export may only write, read, abort and delete objects under exports/."""
+    for name in ("AuthFunction", "RecordsFunction", "PrepFunction", "ExportFunction"):
         props = source["Resources"][name]["Properties"]
         assert not {"Role", "RolePath", "PermissionsBoundary"} & set(props), name
+    bucket_arn = {"Fn::GetAtt": ["ExportBucket", "Arn"]}
+    export_objects = {"Fn::Sub": "${ExportBucket.Arn}/exports/*"}
     auth = _role(expanded, "AuthFunction")
     assert auth["ManagedPolicyArns"] == [BASIC_EXECUTION]
-    assert not auth.get("Policies")
+    assert _statements(auth) == [
+        (frozenset({"s3:ListBucket"}), bucket_arn),
+        (frozenset({"s3:DeleteObject"}), export_objects),
+    ]
+    (listing,) = [
+        s for p in auth["Policies"] for s in p["PolicyDocument"]["Statement"] if "s3:List" in str(s)
+    ]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "exports/*"}}
+
+    export = _role(expanded, "ExportFunction")
+    assert export["ManagedPolicyArns"] == [BASIC_EXECUTION]
+    writes = frozenset({"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:DeleteObject"})
+    assert _statements(export) == [(writes, export_objects)]
 
     queue_arn = {"Fn::GetAtt": ["PrepQueue", "Arn"]}
     records = _role(expanded, "RecordsFunction")
@@ -361,6 +387,60 @@ def test_the_prep_queue_feeds_the_prep_function_with_partial_batch_failures(
     for name in ("AuthFunction", "RecordsFunction"):
         assert "ANTHROPIC_API_KEY" not in env_of(functions(expanded)[name]), name
     assert env_of(functions(expanded)["RecordsFunction"])["PREP_QUEUE_URL"] == {"Ref": "PrepQueue"}
+
+
+def test_the_export_bucket_is_private_encrypted_tls_only_and_short_lived(source: dict[str, Any]) -> None:
+    resources = source["Resources"]
+    bucket = resources["ExportBucket"]["Properties"]
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    block = bucket["PublicAccessBlockConfiguration"]
+    assert block == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 1
+    assert rule.get("Prefix", "exports/") == "exports/"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert "AccessControl" not in bucket and "WebsiteConfiguration" not in bucket
+
+    policy = resources["ExportBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "ExportBucket"}
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Resource"] == [
+        {"Fn::GetAtt": ["ExportBucket", "Arn"]},
+        {"Fn::Sub": "${ExportBucket.Arn}/*"},
+    ]
+
+
+def test_the_export_function(source: dict[str, Any], expanded: dict[str, Any]) -> None:
+    props = source["Resources"]["ExportFunction"]["Properties"]
+    assert props["CodeUri"] == "functions/export/"
+    assert props["Handler"] == "export.handler.lambda_handler"
+    assert props["LoggingConfig"]["LogGroup"] == {"Ref": "ExportLogGroup"}
+    group = source["Resources"]["ExportLogGroup"]["Properties"]["LogGroupName"]
+    assert group == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-export"}
+    env = env_of(functions(expanded)["ExportFunction"])
+    assert env["EXPORT_BUCKET"] == {"Ref": "ExportBucket"}
+    assert env["EXPORT_URL_TTL_SECONDS"] == {"Ref": "ExportUrlTtlSeconds"}
+    ttl = source["Parameters"]["ExportUrlTtlSeconds"]
+    assert ttl["Default"] == Settings.model_fields["EXPORT_URL_TTL_SECONDS"].default == 900
+    assert {"JWT_PRIVATE_KEY", "DATABASE_URL", "DATABASE_AUTH_TOKEN", "JWT_ISSUER", "JWT_AUDIENCE"} <= set(
+        env
+    )
+    # It verifies access tokens and writes files: no token encryption key, nothing of Google or the AI.
+    assert "TOKEN_ENCRYPTION_KEY" not in env
+    assert not {var for var in env if var.startswith(("GOOGLE_", "ANTHROPIC_", "PREP_"))}
+    # Account deletion (auth) erases the user's objects in the same bucket.
+    assert env_of(functions(expanded)["AuthFunction"])["EXPORT_BUCKET"] == {"Ref": "ExportBucket"}
+    # The local download route stays local: S3 serves the presigned URL.
+    assert not any("/download" in path for _, path in _route_targets(expanded))
 
 
 def test_handlers_exist_inside_their_code_uri(source: dict[str, Any]) -> None:
