@@ -551,3 +551,23 @@ def test_deleting_the_account_deletes_its_preps_jobs_and_request_ledger(
     for table in ("preps", "jobs", "prep_requests"):
         assert count(table, "user_id = ?", (uid,)) == 0, table
     assert [json.loads(j["payload"])["prep_id"] for j in jobs()] == [kept["id"]]
+
+
+def test_asking_again_for_earlier_inputs_makes_that_version_current_again(
+    client: TestClient, headers: dict[str, str], world: dict[str, Any]
+) -> None:
+    interview_id = world["interview"]["id"]
+    opp_path = f"/v1/opportunities/{world['opportunity']['id']}"
+    first = post_prep(client, headers, interview_id)
+    patch(client, headers, opp_path, {"job_description": "Build data pipelines"})
+    second = post_prep(client, headers, interview_id)
+    assert second["id"] != first["id"]
+    assert get_prep(client, headers, interview_id)["id"] == second["id"]
+
+    patch(client, headers, opp_path, {"job_description": "Build APIs"})  # back to the first inputs
+    again = post_prep(client, headers, interview_id)
+    assert again["id"] == first["id"]  # still live: no new version, no new job
+    assert get_prep(client, headers, interview_id)["id"] == first["id"]  # and it is the current one
+    assert interview(client, headers, interview_id)["prep_status"] == "queued"
+    assert count("preps") == 2
+    assert len(jobs()) == 2

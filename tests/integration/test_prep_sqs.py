@@ -406,3 +406,24 @@ def test_an_unreachable_queue_is_503_and_the_prep_does_not_stay_queued(
     assert again["id"] != prep["id"] and again["status"] == "queued"
     [message] = receive(queue)
     assert json.loads(message["Body"])["prep_id"] == again["id"]
+
+
+def test_a_prep_whose_message_was_lost_is_sent_again_when_asked_for(
+    client: TestClient, headers: dict[str, str], queue: Queue, fake_anthropic: FakeAnthropic
+) -> None:
+    """The process died between the commit and the send: the prep is queued with no message. Asked for
+    again after a while, it is sent again (a duplicate would be harmless)."""
+    interview_id = new_interview(client, headers)
+    prep, _lost = request_and_receive(client, headers, queue, interview_id)  # received and never handled
+    # Age the prep past the point where a working queue would long have delivered it.
+    get_database().execute(
+        "UPDATE preps SET updated_at = '2020-01-01T00:00:00.000000Z' WHERE id = ?", (prep["id"],)
+    )
+    assert post_prep(client, headers, interview_id)["id"] == prep["id"]
+    resent = receive(queue)
+    assert len(resent) == 1 and json.loads(resent[0]["Body"])["prep_id"] == prep["id"]
+    # A fresh queued prep is not resent.
+    assert post_prep(client, headers, interview_id)["id"] == prep["id"]
+    assert receive(queue, wait=0) == []
+    assert invoke(event(record(queue, resent[0]))) == {"batchItemFailures": []}
+    assert get_prep(client, headers, interview_id)["status"] == "ready"

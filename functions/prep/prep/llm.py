@@ -160,7 +160,7 @@ def parse_answer(message: Any) -> PrepContent | None:
 class ClaudePrepModel:
     provider = "Anthropic"
 
-    def __init__(self, *, api_key: str, model: str, timeout: float = 40.0, max_retries: int = 2) -> None:
+    def __init__(self, *, api_key: str, model: str, timeout: float = 120.0, max_retries: int = 1) -> None:
         self.model = model
         self._api_key = api_key
         self._timeout = timeout

@@ -9,7 +9,8 @@ from common.db import Database, Statement
 
 
 def _sync_interview(*, user_id: str, prep_id: str, status: str, token: str) -> Statement:
-    """The interview's prep_status follows its newest prep (an older version finishing changes nothing),
+    """The interview's prep_status follows its current prep, the one last requested (another version
+    finishing changes nothing),
     and only when this worker's write to the prep took effect (its status is now `status` under `token`,
     or handed back with no token)."""
     return Statement(
@@ -17,7 +18,7 @@ def _sync_interview(*, user_id: str, prep_id: str, status: str, token: str) -> S
         "(SELECT interview_id FROM preps WHERE id = ? AND user_id = ? AND status = ? "
         "AND coalesce(claim_token, '') = ?) AND NOT EXISTS "
         "(SELECT 1 FROM preps AS newer WHERE newer.user_id = ? AND newer.interview_id = interviews.id "
-        "AND newer.created_at > (SELECT created_at FROM preps WHERE id = ? AND user_id = ?))",
+        "AND newer.requested_at > (SELECT requested_at FROM preps WHERE id = ? AND user_id = ?))",
         (status, user_id, prep_id, user_id, status, token, user_id, prep_id, user_id),
     )
 

@@ -26,8 +26,9 @@ from common.prep import (
 from prep import repository as repo
 
 MAX_ATTEMPTS = 5
-# A claim outlives the longest a worker can spend on it (the prep function's timeout is 150 s).
-LEASE = timedelta(seconds=180)
+# A claim outlives the longest a worker can spend on it: two model calls (an unreadable answer is
+# asked again once) of two HTTP attempts of at most 120 s each, inside the prep function's 540 s timeout.
+LEASE = timedelta(seconds=600)
 BASE_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 900
 

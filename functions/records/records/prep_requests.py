@@ -16,6 +16,8 @@ from common.queue import Job, JobQueue
 from records import repository as repo
 
 RATE_WINDOW = timedelta(hours=1)
+# Longer than any wait a queued prep can have: the longest backoff (15 min) plus a delivery (10 min).
+STUCK_AFTER = timedelta(minutes=30)
 PREP_JOB = "prep"
 
 
@@ -67,6 +69,11 @@ def request_prep(
         )
     if live["id"] == prep_id:
         _publish(db, queue, job, user_id=user_id, now_iso=now_iso)
+    elif live["status"] == "queued" and from_iso(live["updated_at"]) < now - STUCK_AFTER:
+        # Queued this long with no worker touching it: its message was lost (the process died between
+        # the commit and the send). Send it again; a duplicate is harmless (workers claim the prep).
+        _publish(db, queue, Job(PREP_JOB, user_id, {"prep_id": live["id"]}), user_id=user_id, now_iso=now_iso)
+        db.batch([repo.touch_queued_prep(user_id=user_id, prep_id=live["id"], now=now_iso)])
     return prep_view(live)
 
 

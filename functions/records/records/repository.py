@@ -517,8 +517,10 @@ def prep_request_statements(
     """Queue a new prep version unless one with these inputs is live or the hourly limit is reached.
 
     All conditions are checked inside one atomic batch (and the partial unique index backs the first),
-    so concurrent requests cannot both enqueue. The last two statements read back the live version and
-    the oldest request of the window (for Retry-After).
+    so concurrent requests cannot both enqueue. An existing live version becomes the interview's current
+    one again (asking for the same inputs after asking for others). The last two statements read back
+    the live version (with when it was last updated, to spot one stuck in the queue) and the oldest
+    request of the window (for Retry-After).
     """
     created = prep_created_condition(user_id=user_id, prep_id=prep_id)
     return [
@@ -526,9 +528,9 @@ def prep_request_statements(
             "DELETE FROM prep_requests WHERE user_id = ? AND requested_at <= ?", (user_id, window_start)
         ),
         Statement(
-            "INSERT INTO preps (id, user_id, interview_id, inputs_hash, model, status, created_at, "
-            "updated_at) "
-            "SELECT ?, ?, ?, ?, ?, 'queued', ?, ? WHERE EXISTS "
+            "INSERT INTO preps (id, user_id, interview_id, inputs_hash, model, status, requested_at, "
+            "created_at, updated_at) "
+            "SELECT ?, ?, ?, ?, ?, 'queued', ?, ?, ? WHERE EXISTS "
             "(SELECT 1 FROM interviews WHERE id = ? AND user_id = ? AND opportunity_id IS NOT NULL) "
             "AND NOT EXISTS (SELECT 1 FROM preps WHERE user_id = ? AND interview_id = ? AND inputs_hash = ? "
             f"AND status IN {_LIVE}) "
@@ -539,6 +541,7 @@ def prep_request_statements(
                 interview_id,
                 inputs_hash,
                 model,
+                now,
                 now,
                 now,
                 interview_id,
@@ -557,8 +560,16 @@ def prep_request_statements(
         ),
         *enqueue,
         Statement(
-            f"UPDATE interviews SET prep_status = 'queued' WHERE id = ? AND user_id = ? AND {created[0]}",
-            (interview_id, user_id, *created[1]),
+            f"UPDATE preps SET requested_at = ? WHERE user_id = ? AND interview_id = ? AND inputs_hash = ? "
+            f"AND status IN {_LIVE}",
+            (now, user_id, interview_id, inputs_hash),
+        ),
+        Statement(
+            "UPDATE interviews SET prep_status = (SELECT status FROM preps WHERE user_id = ? "
+            f"AND interview_id = ? AND inputs_hash = ? AND status IN {_LIVE}) WHERE id = ? AND user_id = ? "
+            f"AND EXISTS (SELECT 1 FROM preps WHERE user_id = ? AND interview_id = ? AND inputs_hash = ? "
+            f"AND status IN {_LIVE})",
+            (user_id, interview_id, inputs_hash, interview_id, user_id, user_id, interview_id, inputs_hash),
         ),
         Statement(
             f"{_PREP_SELECT} WHERE user_id = ? AND interview_id = ? AND inputs_hash = ? "
@@ -590,8 +601,16 @@ def fail_unqueued_prep(*, user_id: str, prep_id: str, error: str, now: str) -> l
     ]
 
 
+def touch_queued_prep(*, user_id: str, prep_id: str, now: str) -> Statement:
+    """Note that a queued prep's job was sent again (so it is not resent on every request)."""
+    return Statement(
+        "UPDATE preps SET updated_at = ? WHERE id = ? AND user_id = ? AND status = 'queued'",
+        (now, prep_id, user_id),
+    )
+
+
 def select_newest_prep(*, user_id: str, interview_id: str) -> Statement:
     return Statement(
-        f"{_PREP_SELECT} WHERE user_id = ? AND interview_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+        f"{_PREP_SELECT} WHERE user_id = ? AND interview_id = ? ORDER BY requested_at DESC, id DESC LIMIT 1",
         (user_id, interview_id),
     )

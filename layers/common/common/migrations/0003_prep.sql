@@ -15,12 +15,13 @@ CREATE TABLE preps (
     attempts INTEGER NOT NULL DEFAULT 0,
     claim_token TEXT,       -- the worker that holds it while generating
     lease_until TEXT,       -- when an unfinished claim may be taken over
+    requested_at TEXT NOT NULL,  -- last asked for: the interview's current prep is the last requested
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     UNIQUE (user_id, id),
     FOREIGN KEY (user_id, interview_id) REFERENCES interviews(user_id, id) ON DELETE CASCADE
 );
-CREATE INDEX preps_by_interview ON preps(user_id, interview_id, created_at);
+CREATE INDEX preps_by_interview ON preps(user_id, interview_id, requested_at);
 -- At most one live version per inputs: concurrent requests with the same inputs cannot both enqueue.
 CREATE UNIQUE INDEX preps_live_version ON preps(user_id, interview_id, inputs_hash)
     WHERE status IN ('queued', 'generating', 'ready');
