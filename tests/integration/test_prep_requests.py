@@ -473,7 +473,7 @@ def test_hourly_limit_429_with_retry_after_and_repeats_do_not_count(
 
     # An hour after the requests, the window has room again.
     from common.queue import get_job_queue
-    from records.prep_requests import PrepPolicy, request_prep
+    from common.prep_requests import PrepPolicy, request_prep
 
     later = datetime.now(UTC) + timedelta(hours=1, seconds=5)
     prep = request_prep(
@@ -526,7 +526,7 @@ def test_records_imports_neither_the_ai_sdk_nor_boto3() -> None:
     import sys
 
     code = (
-        "import sys, records.handler, records.prep_requests, common.queue, common.prep; "
+        "import sys, records.handler, common.prep_requests, common.queue, common.prep; "
         "print(sorted(m for m in ('anthropic', 'boto3') if m in sys.modules))"  # botocore: Powertools' own
     )
     done = subprocess.run(

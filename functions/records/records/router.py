@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from common import prep_requests
 from common.clock import utc_now
 from common.queue import get_job_queue
 from common.schemas import SHORT_MAX, AwareDatetime
 from common.settings import get_settings
 from common.web import CurrentPrincipal, Db, Page, problem_responses
-from records import prep_requests, service
+from records import service
 from records.schemas import (
     Activity,
     ActivityCreate,
