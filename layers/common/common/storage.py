@@ -106,7 +106,8 @@ class LinkSigner:
 
     def verify(self, export_id: str, expires: str | None, signature: str | None) -> int | None:
         """The link's expiry (unix seconds) when its signature is right; None otherwise."""
-        if expires is None or signature is None or not re.fullmatch(r"\d{1,12}", expires):
+        # Canonical digits only: one expiry has exactly one spelling, so no altered link verifies.
+        if expires is None or signature is None or not re.fullmatch(r"[1-9]\d{0,11}", expires):
             return None
         expected = self.signature(export_id, int(expires))
         # Constant time, compared as text: every character of the signature must match.
