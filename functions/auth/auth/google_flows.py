@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from auth import repository as repo
 from auth import service
 from auth.google import CALENDAR_SCOPE, SIGNIN_SCOPE, GoogleClient, GoogleError, GoogleIdentity
-from common.calendar import calendar_status
+from common.calendar import access_token_context, calendar_status, refresh_token_context
 from common.clock import from_iso, new_id, to_iso
 from common.crypto import Sealer, SealError
 from common.db import ConstraintError, Database
@@ -339,9 +339,9 @@ def finish_calendar(
             repo.upsert_calendar_connection(
                 user_id=flow.user_id,
                 status="connected",
-                refresh_token=sealer.seal(refresh, context=f"google-refresh-token:{flow.user_id}"),
+                refresh_token=sealer.seal(refresh, context=refresh_token_context(flow.user_id)),
                 access_token=(
-                    sealer.seal(access, context=f"google-access-token:{flow.user_id}")
+                    sealer.seal(access, context=access_token_context(flow.user_id))
                     if isinstance(access, str)
                     else None
                 ),
@@ -390,7 +390,7 @@ def revoke_calendar(db: Database, google: GoogleClient | None, sealer: Sealer, *
     revoked = False
     if google is not None:
         try:
-            token = sealer.open(row["refresh_token"], context=f"google-refresh-token:{user_id}")
+            token = sealer.open(row["refresh_token"], context=refresh_token_context(user_id))
             revoked = google.revoke(token)
         except SealError:
             revoked = False

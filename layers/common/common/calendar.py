@@ -30,3 +30,12 @@ def calendar_status(row: dict[str, Any] | None) -> dict[str, Any]:
         "interviews_found": int((row or {}).get("interviews_found") or 0),
         "error": (row or {}).get("calendar_error"),
     }
+
+
+def refresh_token_context(user_id: str) -> str:
+    """Associated data of a sealed Google refresh token: it opens only for its own user."""
+    return f"google-refresh-token:{user_id}"
+
+
+def access_token_context(user_id: str) -> str:
+    return f"google-access-token:{user_id}"

@@ -30,9 +30,18 @@ class PrepPolicy:
 
 
 def request_prep(
-    db: Database, queue: JobQueue, policy: PrepPolicy, *, user_id: str, interview_id: str, now: datetime
+    db: Database,
+    queue: JobQueue,
+    policy: PrepPolicy,
+    *,
+    user_id: str,
+    interview_id: str,
+    now: datetime,
+    on_demand: bool = True,
 ) -> dict[str, Any]:
-    """The live prep for the interview's current inputs, queueing a new version when there is none."""
+    """The live prep for the interview's current inputs, queueing a new version when there is none.
+    `on_demand=False` (pre-generation by calendar polling) neither counts against nor is refused by the
+    user's hourly limit."""
     context = interview_context(db.batch(input_statements(user_id=user_id, interview_id=interview_id)))
     if context is None:  # ownership first: a foreign id is 404 whatever else holds
         raise NotFoundError("interview")
@@ -54,7 +63,7 @@ def request_prep(
             model=policy.model,
             now=now_iso,
             window_start=to_iso(now - RATE_WINDOW),
-            hourly_limit=policy.hourly_limit,
+            hourly_limit=policy.hourly_limit if on_demand else None,
             enqueue=queue.enqueue_statements(
                 job, now=now_iso, only_if=prep_created_condition(user_id=user_id, prep_id=prep_id)
             ),
@@ -120,7 +129,7 @@ def prep_request_statements(
     model: str,
     now: str,
     window_start: str,
-    hourly_limit: int,
+    hourly_limit: int | None,
     enqueue: Sequence[Statement],
 ) -> list[Statement]:
     """Queue a new prep version unless one with these inputs is live or the hourly limit is reached.
@@ -143,7 +152,8 @@ def prep_request_statements(
             "(SELECT 1 FROM interviews WHERE id = ? AND user_id = ? AND opportunity_id IS NOT NULL) "
             "AND NOT EXISTS (SELECT 1 FROM preps WHERE user_id = ? AND interview_id = ? AND inputs_hash = ? "
             "AND status IN ('queued', 'generating', 'ready')) "
-            "AND (SELECT count(*) FROM prep_requests WHERE user_id = ? AND requested_at > ?) < ?",
+            "AND (? IS NULL OR "
+            "(SELECT count(*) FROM prep_requests WHERE user_id = ? AND requested_at > ?) < ?)",
             (
                 prep_id,
                 user_id,
@@ -158,14 +168,16 @@ def prep_request_statements(
                 user_id,
                 interview_id,
                 inputs_hash,
+                hourly_limit,
                 user_id,
                 window_start,
                 hourly_limit,
             ),
         ),
         Statement(
-            f"INSERT INTO prep_requests (user_id, requested_at) SELECT ?, ? WHERE {created[0]}",
-            (user_id, now, *created[1]),
+            "INSERT INTO prep_requests (user_id, requested_at) "
+            f"SELECT ?, ? WHERE ? IS NOT NULL AND {created[0]}",
+            (user_id, now, hourly_limit, *created[1]),
         ),
         *enqueue,
         Statement(

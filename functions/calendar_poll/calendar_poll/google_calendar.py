@@ -1,0 +1,145 @@
+"""Calendar adapter: Google Calendar v3 `events.list` through google-api-python-client (read-only).
+
+Full sync: now .. now + lookahead, singleEvents, paged to the last page for `nextSyncToken`.
+Incremental sync: `syncToken` only (Google refuses it with timeMin/timeMax/orderBy). Access tokens are
+refreshed by google-auth with the stored refresh token. Only the bundled `calendar.v3.json` discovery
+document is used (static_discovery), and the SDK is imported only when a sync runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+PAGE_SIZE = 250
+TIMEOUT_SECONDS = 20
+
+
+class CalendarError(Exception):
+    """Try again at the next poll (rate limit, Google error, network); the sync token is kept."""
+
+
+class SyncTokenExpiredError(Exception):
+    """410: the sync token is no longer valid; a full sync is needed."""
+
+
+class AccessRevokedError(Exception):
+    """invalid_grant (or 401 after a refresh): the user must connect the calendar again."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    events: list[dict[str, Any]]
+    next_sync_token: str | None
+    access_token: str | None
+    access_token_expires_at: datetime | None
+
+
+class GoogleCalendarSource:
+    def __init__(self, *, api_root: str, token_uri: str, client_id: str, client_secret: str) -> None:
+        self._endpoint = api_root.rstrip("/") + "/calendar/v3/"
+        self._token_uri = token_uri
+        self._client_id = client_id
+        self._client_secret = client_secret
+
+    def list_events(
+        self,
+        *,
+        refresh_token: str,
+        access_token: str | None,
+        access_token_expires_at: datetime | None,
+        sync_token: str | None,
+        time_min: datetime,
+        time_max: datetime,
+    ) -> Listing:
+        import google.auth.exceptions
+        import httplib2
+        from google.oauth2.credentials import Credentials
+        from googleapiclient.discovery import build
+        from googleapiclient.errors import HttpError
+
+        credentials = Credentials(  # type: ignore[no-untyped-call]
+            token=access_token,
+            refresh_token=refresh_token,
+            token_uri=self._token_uri,
+            client_id=self._client_id,
+            client_secret=self._client_secret,
+            scopes=["https://www.googleapis.com/auth/calendar.events.readonly"],
+            # google-auth compares expiry with a naive UTC clock.
+            expiry=access_token_expires_at.astimezone(UTC).replace(tzinfo=None)
+            if access_token_expires_at
+            else None,
+        )
+        import google_auth_httplib2
+
+        # An explicit timeout on every call (httplib2 has none by default).
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=TIMEOUT_SECONDS))
+        service = build(
+            "calendar",
+            "v3",
+            http=http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": self._endpoint},
+        )
+        query: dict[str, Any] = {"calendarId": "primary", "singleEvents": True, "maxResults": PAGE_SIZE}
+        if sync_token:
+            query["syncToken"] = sync_token
+        else:
+            query["timeMin"] = _rfc3339(time_min)
+            query["timeMax"] = _rfc3339(time_max)
+        events: list[dict[str, Any]] = []
+        request = service.events().list(**query)
+        response: dict[str, Any] = {}
+        try:
+            while request is not None:
+                response = request.execute(num_retries=0)
+                events.extend(item for item in response.get("items", []) if isinstance(item, dict))
+                request = service.events().list_next(request, response)
+        except HttpError as exc:
+            status = int(getattr(exc, "status_code", 0) or exc.resp.status)
+            if status == 410:
+                raise SyncTokenExpiredError() from None
+            if status in (401, 403) and _revoked(exc):
+                raise AccessRevokedError() from None
+            raise CalendarError(f"Google Calendar answered HTTP {status}") from None
+        except google.auth.exceptions.RefreshError as exc:
+            if "invalid_grant" in str(exc):
+                raise AccessRevokedError() from None
+            raise CalendarError("the access token could not be refreshed") from None
+        except (google.auth.exceptions.TransportError, httplib2.HttpLib2Error, OSError) as exc:
+            raise CalendarError(f"Google Calendar could not be reached ({type(exc).__name__})") from None
+        expiry = credentials.expiry.replace(tzinfo=UTC) if credentials.expiry else None
+        return Listing(events, response.get("nextSyncToken"), credentials.token, expiry)
+
+
+def _revoked(exc: Any) -> bool:
+    # 401 after google-auth already refreshed, or 403 insufficientPermissions (the user unticked the scope).
+    text = str(getattr(exc, "reason", "")) + str(getattr(exc, "error_details", ""))
+    return exc.resp.status == 401 or "insufficient" in text.lower()
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=1)
+def get_calendar_source() -> GoogleCalendarSource | None:
+    """The Google Calendar client, or None without a Google OAuth client (nothing to poll then)."""
+    import requests
+
+    from common.settings import get_settings
+
+    settings = get_settings()
+    if not settings.GOOGLE_CLIENT_ID or settings.GOOGLE_CLIENT_SECRET is None:
+        return None
+    response = requests.get(settings.GOOGLE_DISCOVERY_URL, timeout=TIMEOUT_SECONDS)
+    response.raise_for_status()
+    return GoogleCalendarSource(
+        api_root=settings.GOOGLE_CALENDAR_API_URL,
+        token_uri=str(response.json()["token_endpoint"]),
+        client_id=settings.GOOGLE_CLIENT_ID,
+        client_secret=settings.GOOGLE_CLIENT_SECRET.get_secret_value(),
+    )

@@ -1,0 +1,280 @@
+"""Calendar polling: sync one user's Google Calendar, keep calendar interviews in step, queue prep.
+
+Privacy: an event the classifier does not call an interview is dropped here, unread beyond
+classification: never stored, logged or sent anywhere. Of an interview, only what the Interview
+resource needs is stored (title, times, meeting link or location, interviewer names/emails).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from calendar_poll import repository as repo
+from calendar_poll.classifier import (
+    CalendarEvent,
+    OpportunityHint,
+    classify,
+    company_domains_for,
+    index_opportunities,
+)
+from calendar_poll.google_calendar import AccessRevokedError, CalendarError, Listing, SyncTokenExpiredError
+from common.calendar import access_token_context, refresh_token_context
+from common.clock import from_iso, new_id, to_iso
+from common.crypto import Sealer, SealError
+from common.db import Database, Statement, Value
+from common.observability import get_logger
+from common.prep_requests import PrepPolicy, request_prep
+from common.queue import JobQueue
+
+MAX_INTERVIEWERS = 50
+SHORT = 300
+
+
+class CalendarSource(Protocol):
+    def list_events(
+        self,
+        *,
+        refresh_token: str,
+        access_token: str | None,
+        access_token_expires_at: datetime | None,
+        sync_token: str | None,
+        time_min: datetime,
+        time_max: datetime,
+    ) -> Listing: ...
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    lookahead_days: int
+    prep_lead_days: int
+    prep: PrepPolicy
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    outcome: str  # synced | skipped | deferred | reauth_required
+    added: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    preps_queued: int = 0
+
+
+def _short(text: str) -> str | None:
+    text = " ".join(text.split())[:SHORT]
+    return text or None
+
+
+def interview_values(event: CalendarEvent) -> dict[str, Value]:
+    """What is kept of an interview event: the Interview resource's fields, nothing else."""
+    scheduled = to_iso(event.start) if event.start else None
+    duration = None
+    if event.start and event.end:
+        minutes = int((event.end - event.start).total_seconds() // 60)
+        duration = minutes if 1 <= minutes <= 1440 else None
+    people = []
+    for attendee in event.attendees:
+        if attendee.is_self or attendee.is_resource:
+            continue
+        label = attendee.display_name.strip() or attendee.email
+        people.append(f"{label} <{attendee.email}>" if attendee.display_name.strip() else label)
+    url = (
+        event.conference_url if event.conference_url and event.conference_url.startswith("https://") else None
+    )
+    return {
+        "title": _short(event.summary) or "Interview",
+        "scheduled_at": scheduled,
+        "duration_minutes": duration,
+        "location": _short(event.location),
+        "meeting_url": url if url and len(url) <= SHORT else None,
+        "interviewers": json.dumps([p[:SHORT] for p in people[:MAX_INTERVIEWERS]], ensure_ascii=False),
+    }
+
+
+def _hints(rows: list[dict[str, Any]]) -> list[OpportunityHint]:
+    hints = []
+    for row in rows:
+        emails = [e for e in json.loads(row["emails"] or "[]") if isinstance(e, str)]
+        hints.append(
+            OpportunityHint(
+                id=row["id"],
+                company=row["company"],
+                contact_emails=emails,
+                company_domains=company_domains_for(row["url"], emails),
+                role=row["role"],
+            )
+        )
+    return hints
+
+
+def sync_user(
+    db: Database,
+    source: CalendarSource,
+    sealer: Sealer,
+    queue: JobQueue,
+    settings: SyncSettings,
+    *,
+    user_id: str,
+    now: datetime,
+) -> SyncResult:
+    """One incremental sync of one user's calendar (the scheduled poll and POST /v1/me/calendar/sync)."""
+    log = get_logger()
+    connection_result, opportunity_result, interview_result = repo.sync_context(db, user_id=user_id)
+    connection = connection_result.first()
+    if connection is None or connection["status"] != "connected" or not connection["refresh_token"]:
+        return SyncResult("skipped")
+    now_iso = to_iso(now)
+    try:
+        refresh = sealer.open(connection["refresh_token"], context=refresh_token_context(user_id))
+        access = (
+            sealer.open(connection["access_token"], context=access_token_context(user_id))
+            if connection["access_token"]
+            else None
+        )
+    except SealError:
+        db.batch(
+            [repo.mark_reauth_required(user_id=user_id, reason="Connect your calendar again", now=now_iso)]
+        )
+        return SyncResult("reauth_required")
+    expires = (
+        from_iso(connection["access_token_expires_at"]) if connection["access_token_expires_at"] else None
+    )
+    window = {"time_min": now, "time_max": now + timedelta(days=settings.lookahead_days)}
+    sync_token = connection["sync_token"]
+    try:
+        try:
+            listing = source.list_events(
+                refresh_token=refresh,
+                access_token=access,
+                access_token_expires_at=expires,
+                sync_token=sync_token,
+                **window,
+            )
+        except SyncTokenExpiredError:
+            sync_token = None  # 410: start over with a full sync; events are matched by id, so no duplicates
+            listing = source.list_events(
+                refresh_token=refresh,
+                access_token=access,
+                access_token_expires_at=expires,
+                sync_token=None,
+                **window,
+            )
+    except AccessRevokedError:
+        reason = "Google access to your calendar was revoked or expired; connect it again"
+        db.batch([repo.mark_reauth_required(user_id=user_id, reason=reason, now=now_iso)])
+        log.info("calendar needs reauthorization")
+        return SyncResult("reauth_required")
+    except (CalendarError, SyncTokenExpiredError) as exc:
+        log.warning("calendar sync deferred", extra={"error_type": type(exc).__name__})
+        return SyncResult("deferred")
+
+    existing = repo.by_event(repo.rows(interview_result))
+    index = index_opportunities(_hints(repo.rows(opportunity_result)))
+    statements: list[Statement] = []
+    added = updated = cancelled = 0
+    for raw in listing.events:
+        event = CalendarEvent.from_google(raw)
+        if not event.id:
+            continue
+        known = existing.get(event.id)
+        if event.status == "cancelled":
+            if known is not None and known["outcome"] != "cancelled":
+                statements.append(repo.cancel(user_id=user_id, interview_id=known["id"], now=now_iso))
+                cancelled += 1
+            continue
+        if known is not None:
+            values = interview_values(event)
+            outcome = "pending" if known["outcome"] == "cancelled" else None  # the event is back on
+            if any(values[name] != known[name] for name in repo.CALENDAR_OWNED) or outcome:
+                statements.append(
+                    repo.update_from_calendar(
+                        user_id=user_id, interview_id=known["id"], values=values, outcome=outcome, now=now_iso
+                    )
+                )
+                if values["scheduled_at"] != known["scheduled_at"]:
+                    when = str(values["scheduled_at"] or "")[:16].replace("T", " ")
+                    statements.append(
+                        repo.activity(
+                            activity_id=new_id(),
+                            user_id=user_id,
+                            kind="interview_updated",
+                            summary=f"Moved in your calendar to {when} UTC",
+                            opportunity_id=known["opportunity_id"],
+                            interview_id=known["id"],
+                            now=now_iso,
+                        )
+                    )
+                updated += 1
+            continue
+        if event.all_day or event.start is None or event.start < now - timedelta(days=1):
+            continue
+        detection = classify(event, index, user_email=connection["email"])
+        if not detection.is_interview:
+            continue  # not an interview: forgotten here
+        interview_id = new_id()
+        statements.append(
+            repo.insert_interview(
+                {
+                    "id": interview_id,
+                    "user_id": user_id,
+                    "opportunity_id": detection.opportunity_id,
+                    "kind": detection.kind,
+                    **interview_values(event),
+                    "outcome": "pending",
+                    "source": "calendar",
+                    "calendar_event_id": event.id,
+                    "prep_status": "none",
+                    "created_at": now_iso,
+                    "updated_at": now_iso,
+                }
+            )
+        )
+        statements.append(
+            repo.activity(
+                activity_id=new_id(),
+                user_id=user_id,
+                kind="interview_scheduled",
+                summary="Interview found in your calendar",
+                opportunity_id=detection.opportunity_id,
+                interview_id=interview_id,
+                now=now_iso,
+            )
+        )
+        added += 1
+    sealed_access = (
+        sealer.seal(listing.access_token, context=access_token_context(user_id))
+        if listing.access_token
+        else None
+    )
+    statements += repo.save_sync_state(
+        user_id=user_id,
+        sync_token=listing.next_sync_token or sync_token,
+        access_token=sealed_access,
+        access_token_expires_at=to_iso(listing.access_token_expires_at)
+        if listing.access_token_expires_at
+        else None,
+        now=now_iso,
+    )
+    db.batch(statements)
+    queued = _queue_prep(db, queue, settings, user_id=user_id, now=now)
+    return SyncResult("synced", added=added, updated=updated, cancelled=cancelled, preps_queued=queued)
+
+
+def _queue_prep(db: Database, queue: JobQueue, settings: SyncSettings, *, user_id: str, now: datetime) -> int:
+    """Prep for linked calendar interviews starting within PREP_LEAD_DAYS that have none yet (the prep
+    request is idempotent, and pre-generation does not count against the user's hourly limit)."""
+    if not settings.prep.configured:
+        return 0
+    queued = 0
+    end = now + timedelta(days=settings.prep_lead_days)
+    for interview_id in repo.upcoming_without_prep(db, user_id=user_id, start=to_iso(now), end=to_iso(end)):
+        try:
+            request_prep(
+                db, queue, settings.prep, user_id=user_id, interview_id=interview_id, now=now, on_demand=False
+            )
+            queued += 1
+        except Exception as exc:  # one interview's prep must not stop the others or the sync
+            get_logger().warning("prep not queued", extra={"error_type": type(exc).__name__})
+    return queued
