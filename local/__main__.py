@@ -1,4 +1,5 @@
-"""`make run`: prepare the data dir (keys, migrated database), start the prep worker, serve the whole API."""
+"""`make run`: prepare the data dir (keys, migrated database), start the job worker and the calendar poller,
+serve the whole API."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from common.observability import get_logger
 from common.settings import get_settings
 from common.tokens import get_token_service
 from local.app import build_app
-from local.worker import PrepWorker
+from local.calendar import CalendarPoller
+from local.worker import JobWorker
 
 
 def main() -> None:
@@ -19,14 +21,17 @@ def main() -> None:
     get_token_service()  # generates the JWT key on first start
     token_encryption_key(settings)  # generates the token encryption key on first start
     get_database()  # applies migrations
-    worker = PrepWorker()
-    worker.start()  # drains prep jobs left from a previous run too
+    worker = JobWorker()
+    worker.start()  # drains jobs left from a previous run too
+    poller = CalendarPoller(settings.CALENDAR_POLL_INTERVAL_SECONDS)
+    poller.start()
     get_logger().info("serving", extra={"url": f"http://{settings.HOST}:{settings.PORT}"})
     try:
         uvicorn.run(
             build_app(), host=settings.HOST, port=settings.PORT, log_level="warning", access_log=False
         )
     finally:
+        poller.stop()
         worker.stop()
 
 

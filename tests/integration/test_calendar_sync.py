@@ -222,3 +222,60 @@ def test_times_are_kept_in_utc(client: TestClient, google: FakeGoogle) -> None:
     (found,) = calendar_interviews(user_id)
     assert found["scheduled_at"] == to_iso(berlin)
     assert found["opportunity_id"] is None  # a confident interview at a company not in the opportunities
+
+
+def test_sync_now_runs_the_poll_code_path_through_the_job_queue(
+    client: TestClient, google: FakeGoogle
+) -> None:
+    from local.calendar import poll_once
+    from local.worker import run_once
+
+    headers = auth_headers(client, "ada@example.com")
+    user_id = me(client, headers)["id"]
+    assert client.post("/v1/me/calendar/sync", headers=headers).status_code == 409  # nothing connected
+    connect(google, user_id)
+    start = (utc_now() + timedelta(days=5)).replace(microsecond=0)
+    google.calendar(USER).add_event(start=start, summary="Onsite interview at Hooli", event_id="evt-hooli")
+
+    for _ in range(2):
+        response = client.post("/v1/me/calendar/sync", headers=headers)
+        assert response.status_code == 202
+        assert response.json()["connected"] is True
+    assert get_database().execute("SELECT count(*) FROM jobs WHERE kind = 'calendar_sync'").scalar() == 1
+    assert run_once() is True
+    assert [row["calendar_event_id"] for row in calendar_interviews(user_id)] == ["evt-hooli"]
+    assert get_database().execute("SELECT count(*) FROM jobs WHERE kind = 'calendar_sync'").scalar() == 0
+
+    # The scheduled poll (make run's timer thread) takes the same path for every connected user.
+    google.calendar(USER).add_event(
+        start=start + timedelta(days=1), summary="Hooli final interview", event_id="e2"
+    )
+    assert poll_once() == {"synced": 1}
+    assert len(calendar_interviews(user_id)) == 2
+
+
+def test_fan_out_hands_out_every_connected_user_and_resumes_after_a_cut(client: TestClient) -> None:
+    from calendar_poll.service import fan_out
+    from common.queue import Job
+
+    db = get_database()
+    now = to_iso(utc_now())
+    users = sorted(me(client, auth_headers(client, f"user{n}@example.com"))["id"] for n in range(25))
+    for user_id in users:
+        db.execute(
+            "INSERT INTO calendar_connections (user_id, status, refresh_token, scopes, created_at, "
+            "updated_at) VALUES (?, 'connected', 'x', '', ?, ?)",
+            (user_id, now, now),
+        )
+    handed: list[str] = []
+
+    def publish(batch: list[Job]) -> int:
+        handed.extend(job.user_id for job in batch)
+        return len(batch)
+
+    clock = iter([1.0])  # time runs low after the first batch of ten
+    assert fan_out(db, publish, now=utc_now(), time_left=lambda: next(clock)) == 10
+    assert fan_out(db, publish, now=utc_now(), time_left=lambda: 100.0) == 25  # resumes, then wraps around
+    assert handed[:10] == users[:10]
+    assert sorted(handed[10:]) == users  # everyone, once per round, starting after the cut
+    assert handed[10:25] == users[10:]

@@ -18,10 +18,15 @@ PREP_MODEL PREP_RATE_LIMIT_PER_HOUR EXPORT_URL_TTL_SECONDS EXPORT_BUCKET PREP_QU
 LOG_LEVEL
 """  # the table of ../shared/CONFIG.md
 CONFIG_NAMES = set(_CONFIG_TABLE.split())
+# Settings this project adds to the contract, each documented in the README's settings summary.
+EXTENSIONS = {"CALENDAR_SYNC_QUEUE_URL"}
 
 
-def test_fields_are_exactly_the_config_contract() -> None:
-    assert set(Settings.model_fields) == CONFIG_NAMES
+def test_fields_are_exactly_the_config_contract_plus_documented_extensions() -> None:
+    assert set(Settings.model_fields) == CONFIG_NAMES | EXTENSIONS
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name in EXTENSIONS:
+        assert name in readme, name
 
 
 def test_local_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ from common.crypto import Sealer, SealError
 from common.db import ConstraintError, Database
 from common.errors import BadRequestError, ConflictError, ServiceUnavailableError
 from common.observability import get_logger
+from common.queue import CALENDAR_SYNC_JOB, Job, JobQueue
 
 STATE_TTL = timedelta(minutes=10)
 _ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
@@ -408,3 +409,25 @@ def require(google: GoogleClient | None) -> GoogleClient:
     if google is None:
         raise ServiceUnavailableError("Google sign-in is not configured on this server (GOOGLE_CLIENT_ID)")
     return google
+
+
+def request_sync(db: Database, queue: JobQueue, *, user_id: str, now: datetime) -> dict[str, Any]:
+    """Queue a sync of the caller's calendar now (the scheduled poll's own code path runs it)."""
+    status = get_calendar_status(db, user_id=user_id)
+    if not status["connected"]:
+        raise ConflictError("No calendar is connected; connect one first")
+    job = Job(CALENDAR_SYNC_JOB, user_id, {})
+    # Locally, one pending sync per user is enough; SQS consumers are idempotent anyway.
+    pending = (
+        "NOT EXISTS (SELECT 1 FROM jobs WHERE user_id = ? AND kind = ? AND lease_until IS NULL)",
+        (user_id, CALENDAR_SYNC_JOB),
+    )
+    statements = queue.enqueue_statements(job, now=to_iso(now), only_if=pending)
+    if statements:
+        db.batch(statements)
+    try:
+        queue.publish(job)
+    except Exception as exc:
+        get_logger().error("calendar sync not queued", extra={"error_type": type(exc).__name__})
+        raise ServiceUnavailableError("The sync queue is unavailable; try again shortly") from exc
+    return status

@@ -28,6 +28,7 @@ from common.clock import utc_now
 from common.crypto import get_sealer
 from common.db import get_database
 from common.keys import derived_key
+from common.queue import CALENDAR_SYNC_JOB, get_job_queue
 from common.settings import get_settings
 from common.storage import get_blob_store
 from common.tokens import get_token_service
@@ -276,6 +277,22 @@ async def calendar_callback(
 async def calendar(principal: CurrentPrincipal, db: Db) -> dict[str, Any]:
     """The calendar connection's status."""
     return google_flows.get_calendar_status(db, user_id=principal.user_id)
+
+
+@router.post(
+    "/v1/me/calendar/sync",
+    status_code=202,
+    response_model=CalendarStatus,
+    tags=["calendar"],
+    responses={**_PROBLEMS, **problem_responses(409, 503, _409="No calendar is connected")},
+)
+async def calendar_sync(principal: CurrentPrincipal, db: Db) -> dict[str, Any]:
+    """Sync the calendar now (the same code path as the scheduled poll); answers at once with the
+    current status while the sync runs."""
+    google_flows.require(get_google_client())
+    return google_flows.request_sync(
+        db, get_job_queue(CALENDAR_SYNC_JOB), user_id=principal.user_id, now=utc_now()
+    )
 
 
 @router.delete("/v1/me/calendar", status_code=204, tags=["calendar"], responses=_PROBLEMS)

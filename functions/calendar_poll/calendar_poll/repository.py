@@ -168,3 +168,15 @@ def rows(result: Any) -> list[dict[str, Any]]:
 
 def by_event(interviews: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {row["calendar_event_id"]: row for row in interviews}
+
+
+def poll_cursor(db: Database, name: str) -> str:
+    return str(db.execute("SELECT cursor FROM poll_state WHERE name = ?", (name,)).scalar() or "")
+
+
+def save_poll_cursor(*, name: str, cursor: str, now: str) -> Statement:
+    return Statement(
+        "INSERT INTO poll_state (name, cursor, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        (name, cursor, now),
+    )

@@ -8,6 +8,7 @@ resource needs is stored (title, times, meeting link or location, interviewer na
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -27,7 +28,7 @@ from common.crypto import Sealer, SealError
 from common.db import Database, Statement, Value
 from common.observability import get_logger
 from common.prep_requests import PrepPolicy, request_prep
-from common.queue import JobQueue
+from common.queue import CALENDAR_SYNC_JOB, Job, JobQueue
 
 MAX_INTERVIEWERS = 50
 SHORT = 300
@@ -278,3 +279,75 @@ def _queue_prep(db: Database, queue: JobQueue, settings: SyncSettings, *, user_i
         except Exception as exc:  # one interview's prep must not stop the others or the sync
             get_logger().warning("prep not queued", extra={"error_type": type(exc).__name__})
     return queued
+
+
+# ---- the scheduled poll ----------------------------------------------------------------------------
+
+FAN_OUT_CURSOR = "calendar-fan-out"
+PAGE = 100
+
+
+def connected_user_ids(db: Database, *, start_after: str) -> Iterator[str]:
+    """Every connected user once, in id order, starting after `start_after` and wrapping around."""
+    for begin, stop in ((start_after, None), ("", start_after or None)):
+        after = begin
+        while True:
+            page = repo.connected_users(db, after=after, limit=PAGE)
+            for user_id in page:
+                if stop is not None and user_id > stop:
+                    return
+                yield user_id
+            if len(page) < PAGE:
+                break
+            after = page[-1]
+        if not start_after:
+            return
+
+
+def fan_out(
+    db: Database, publish_batch: Callable[[list[Job]], int], *, now: datetime, time_left: Callable[[], float]
+) -> int:
+    """Hand one sync job per connected user to the sync queue, ten at a time, until done or the time
+    budget runs low; the next run resumes after the last user handed out (no one is skipped forever)."""
+    handed = 0
+    last = repo.poll_cursor(db, FAN_OUT_CURSOR)
+    batch: list[Job] = []
+    finished = True
+    for user_id in connected_user_ids(db, start_after=last):
+        batch.append(Job(CALENDAR_SYNC_JOB, user_id, {}))
+        if len(batch) == 10:
+            handed += publish_batch(batch)
+            last, batch = user_id, []
+            if time_left() < FAN_OUT_MARGIN_SECONDS:
+                finished = False
+                break
+    if batch:
+        handed += publish_batch(batch)
+        last = batch[-1].user_id
+    # A complete round starts from the beginning next time; an interrupted one resumes.
+    db.batch([repo.save_poll_cursor(name=FAN_OUT_CURSOR, cursor="" if finished else last, now=to_iso(now))])
+    return handed
+
+
+FAN_OUT_MARGIN_SECONDS = 10.0
+
+
+def poll_all(
+    db: Database,
+    source: CalendarSource,
+    sealer: Sealer,
+    queue: JobQueue,
+    settings: SyncSettings,
+    *,
+    now: datetime,
+) -> dict[str, int]:
+    """Local mode's scheduled poll: every connected user, one after the other."""
+    outcomes: dict[str, int] = {}
+    for user_id in connected_user_ids(db, start_after=""):
+        try:
+            result = sync_user(db, source, sealer, queue, settings, user_id=user_id, now=now)
+            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+        except Exception as exc:  # one user's failure must not stop the others
+            get_logger().exception("calendar sync failed", extra={"error_type": type(exc).__name__})
+            outcomes["error"] = outcomes.get("error", 0) + 1
+    return outcomes

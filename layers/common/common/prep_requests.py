@@ -14,12 +14,11 @@ from common.db import Database, Statement, Value
 from common.errors import ConflictError, NotFoundError, RateLimitedError, ServiceUnavailableError
 from common.observability import get_logger
 from common.prep import input_statements, interview_context, prep_view
-from common.queue import Job, JobQueue
+from common.queue import PREP_JOB, Job, JobQueue
 
 RATE_WINDOW = timedelta(hours=1)
 # Longer than any wait a queued prep can have: the longest backoff (15 min) plus a delivery (10 min).
 STUCK_AFTER = timedelta(minutes=30)
-PREP_JOB = "prep"
 
 
 @dataclass(frozen=True)

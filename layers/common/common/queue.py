@@ -103,6 +103,14 @@ class SqsJobQueue:
     def publish(self, job: Job) -> None:
         sqs_client().send_message(QueueUrl=self.queue_url, MessageBody=job.body())
 
+    def publish_batch(self, jobs: list[Job]) -> int:
+        """Send up to 10 jobs in one call; returns how many SQS accepted."""
+        entries = [{"Id": str(n), "MessageBody": job.body()} for n, job in enumerate(jobs[:10])]
+        if not entries:
+            return 0
+        response = sqs_client().send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        return len(response.get("Successful", []))
+
 
 @lru_cache(maxsize=1)
 def sqs_client() -> Any:
@@ -111,9 +119,16 @@ def sqs_client() -> Any:
     return boto3.client("sqs")
 
 
-@lru_cache(maxsize=1)
-def get_job_queue() -> JobQueue:
+PREP_JOB = "prep"
+CALENDAR_SYNC_JOB = "calendar_sync"
+
+
+@lru_cache(maxsize=4)
+def get_job_queue(kind: str = PREP_JOB) -> JobQueue:
+    """Where jobs of a kind go: their SQS queue in AWS, the local job table otherwise (one table for
+    every kind; the local worker dispatches by kind)."""
     from common.settings import get_settings
 
-    url = get_settings().PREP_QUEUE_URL
+    settings = get_settings()
+    url = {PREP_JOB: settings.PREP_QUEUE_URL, CALENDAR_SYNC_JOB: settings.CALENDAR_SYNC_QUEUE_URL}[kind]
     return SqsJobQueue(url) if url else LocalJobQueue()

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     EXPORT_URL_TTL_SECONDS: int = Field(default=900, ge=1, le=604_800)
     EXPORT_BUCKET: str | None = None
     PREP_QUEUE_URL: str | None = None
+    # Beyond CONFIG.md (AWS only): the queue of per-user calendar syncs the scheduled poll fans out to.
+    CALENDAR_SYNC_QUEUE_URL: str | None = None
     AWS_ENDPOINT_URL: str | None = None
     LOG_LEVEL: str = "INFO"
 
