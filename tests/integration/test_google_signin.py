@@ -268,6 +268,15 @@ def test_two_flows_in_the_same_browser_both_complete(browser: TestClient, google
     assert count("users") == 1
 
 
+def test_the_flow_needs_no_server_memory(browser: TestClient, google: FakeGoogle) -> None:
+    """The callback may run in another Lambda invocation: every cache is dropped in between."""
+    url = start_login(browser)
+    reset_caches()
+    response = google_callback(browser, google, url, GoogleUser(email="cold@example.com"))
+    assert response.status_code == 302, response.text
+    assert response.headers["location"].startswith(FRONTEND + "#access_token=")
+
+
 def test_the_binding_cookie_is_secure_on_https(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """On an https PUBLIC_BASE_URL the cookie is Secure, and the whole flow works there."""
     base = "https://tracker.example.com"
@@ -749,6 +758,17 @@ def test_an_incomplete_discovery_document_is_a_problem_not_a_500(
     response = browser.get("/v1/auth/google/login", params={"redirect_uri": FRONTEND})
     assert response.status_code in (400, 502, 503), response.text
     assert_problem(response, response.status_code)
+
+
+def test_discovery_failing_at_the_callback_is_a_400_problem(browser: TestClient, google: FakeGoogle) -> None:
+    """A new invocation must fetch the discovery document again; Google failing then is a 400."""
+    url = start_login(browser)
+    reset_caches()
+    google.fail_next("discovery", 500)
+    before = counts()
+    response = google_callback(browser, google, url, GoogleUser(email="coldfail@example.com"))
+    assert response.status_code in (400, 502, 503), response.text
+    assert_rejected(response, before, status=response.status_code)
 
 
 def test_an_unreachable_discovery_url_is_a_problem_not_a_500(
