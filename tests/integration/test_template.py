@@ -48,6 +48,7 @@ AUTH_ROUTES = {
     ("GET", "/v1/auth/google/calendar/callback"),
     ("GET", "/v1/me/calendar"),
     ("DELETE", "/v1/me/calendar"),
+    ("POST", "/v1/me/calendar/sync"),
 }
 # API.md's Profile, Opportunities, Interviews, Contacts/notes/activity and Dashboard sections.
 RECORDS_ROUTES = {
@@ -336,10 +337,15 @@ def test_functions_get_no_permissions_beyond_what_they_use(
     export_objects = {"Fn::Sub": "${ExportBucket.Arn}/exports/*"}
     auth = _role(expanded, "AuthFunction")
     assert auth["ManagedPolicyArns"] == [BASIC_EXECUTION]
-    assert _statements(auth) == [
+    auth_statements = _statements(auth)
+    assert auth_statements[:2] == [
         (frozenset({"s3:ListBucket"}), bucket_arn),
         (frozenset({"s3:DeleteObject"}), export_objects),
     ]
+    ((sync_actions, sync_queue),) = auth_statements[2:]
+    assert sync_actions in ({"sqs:SendMessage*"}, {"sqs:SendMessage"}) and "CalendarSyncQueue" in json.dumps(
+        sync_queue
+    )
     (listing,) = [
         s for p in auth["Policies"] for s in p["PolicyDocument"]["Statement"] if "s3:List" in str(s)
     ]
@@ -361,6 +367,28 @@ def test_functions_get_no_permissions_beyond_what_they_use(
     assert sorted(prep["ManagedPolicyArns"]) == sorted([BASIC_EXECUTION, SQS_CONSUMER])
     assert _statements(prep) == [(frozenset({"sqs:ChangeMessageVisibility"}), queue_arn)]
 
+    poll = _role(expanded, "CalendarPollFunction")
+    assert sorted(poll["ManagedPolicyArns"]) == sorted([BASIC_EXECUTION, SQS_CONSUMER])
+    sends = sorted(json.dumps(resource) for actions, resource in _statements(poll))
+    assert all(actions <= {"sqs:SendMessage*", "sqs:SendMessage"} for actions, _ in _statements(poll))
+    assert len(sends) == 2 and "CalendarSyncQueue" in sends[0] and "PrepQueue" in sends[1]
+
+
+def test_the_calendar_poll_runs_on_a_schedule_and_fans_out_through_its_queue(
+    source: dict[str, Any], expanded: dict[str, Any]
+) -> None:
+    props = source["Resources"]["CalendarPollFunction"]["Properties"]
+    assert props["Handler"] == "calendar_poll.handler.lambda_handler"
+    events = props["Events"]
+    assert events["Poll"]["Type"] == "ScheduleV2"
+    assert events["Syncs"]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = source["Resources"]["CalendarSyncQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * props["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["CalendarSyncDeadLetterQueue", "Arn"]
+    }
+    assert resources_of(expanded, "AWS::Scheduler::Schedule")
+
 
 def test_the_prep_queue_feeds_the_prep_function_with_partial_batch_failures(
     source: dict[str, Any], expanded: dict[str, Any]
@@ -370,7 +398,11 @@ def test_the_prep_queue_feeds_the_prep_function_with_partial_batch_failures(
     assert prep["CodeUri"] == "functions/prep/"
     assert prep["Handler"] == "prep.handler.lambda_handler"
     assert prep["ReservedConcurrentExecutions"] == {"Ref": "PrepConcurrency"}
-    (mapping,) = resources_of(expanded, "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = [
+        m
+        for m in resources_of(expanded, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["PrepQueue", "Arn"]}
+    ]
     mapping_props = mapping["Properties"]
     assert mapping_props["EventSourceArn"] == {"Fn::GetAtt": ["PrepQueue", "Arn"]}
     assert mapping_props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
