@@ -37,6 +37,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -252,6 +253,7 @@ JOB_BOARD_DOMAINS: Final = (
     | ATS_DOMAINS
     | SCHEDULER_DOMAINS
 )  # fmt: skip
+_NOT_COMPANY: Final = FREE_MAIL | SYSTEM_DOMAINS
 _SECOND_LEVEL: Final = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ltd", "plc", "gob", "nic"})
 
 
@@ -282,7 +284,7 @@ def _in_set(host: str, domains: frozenset[str]) -> str | None:
 
 def is_company_domain(domain: str) -> bool:
     domain = domain.lower()
-    return bool(domain) and "." in domain and _in_set(domain, FREE_MAIL | SYSTEM_DOMAINS) is None
+    return bool(domain) and "." in domain and _in_set(domain, _NOT_COMPANY) is None
 
 
 def company_domains_for(url: str | None, contact_emails: Iterable[str]) -> list[str]:
@@ -309,7 +311,7 @@ def company_domains_for(url: str | None, contact_emails: Iterable[str]) -> list[
 # ---- text ------------------------------------------------------------------------------------------
 
 _URL_HOST: Final = re.compile(r"https?://(?:[^/\s\"'<>@]*@)?([a-z0-9][a-z0-9.-]*[a-z0-9])", re.IGNORECASE)
-_NON_WORD: Final = re.compile(r"[\W_]+")
+_WORD: Final = re.compile(r"[^\W_]+")
 _COMBINING: Final = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _TAG: Final = re.compile(r"<[^>]{0,300}>")
 _EXTRA_LETTERS: Final = str.maketrans(
@@ -320,11 +322,14 @@ _EXTRA_LETTERS: Final = str.maketrans(
 
 def fold(text: str) -> str:
     """Casefolded, accents stripped, every run of non-letters one space, padded with a space each side."""
-    if not text:
-        return " "
+    return " " + " ".join(words(text)) + " "
+
+
+def words(text: str) -> list[str]:
+    """The casefolded, accent-free words of `text` ("Zürich-Analytik" -> ["zurich", "analytik"])."""
     if not text.isascii():
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_EXTRA_LETTERS)))
-    return " " + _NON_WORD.sub(" ", text.casefold()).strip() + " "
+    return _WORD.findall(text.casefold())
 
 
 _LEGAL_SUFFIXES: Final = frozenset(
@@ -338,10 +343,10 @@ _LEGAL_SUFFIXES: Final = frozenset(
 
 def company_key(company: str) -> str:
     """The folded company name without legal suffixes ("Crédit Lumière SA" -> "credit lumiere")."""
-    words = fold(company).split()
-    while len(words) > 1 and words[-1] in _LEGAL_SUFFIXES:
-        words.pop()
-    return " ".join(words)
+    parts = words(company)
+    while len(parts) > 1 and parts[-1] in _LEGAL_SUFFIXES:
+        parts.pop()
+    return " ".join(parts)
 
 
 # ---- keywords --------------------------------------------------------------------------------------
@@ -625,25 +630,34 @@ _RECRUITER_LOCAL: Final = frozenset(
     {
         "recruiting", "recruiter", "recruitment", "recruit", "talent", "talentacquisition", "careers",
         "career", "jobs", "hiring", "hr", "interviews", "interview", "scheduling", "recrutement", "rh",
-        "reclutamiento", "seleccion", "bewerbung", "karriere", "personal", "ta", "sourcing", "people",
+        "reclutamiento", "recrutamento", "rrhh", "talento", "selecao", "seleccion", "bewerbung", "karriere",
+        "personal", "ta", "sourcing", "people",
     }
 )  # fmt: skip
+_MAILBOX_WORDS: Final = frozenset(
+    {"no", "noreply", "reply", "do", "not", "team", "info", "acquisition", "ops"}
+)
 _RECRUITER_NAME: Final = re.compile(
     r" (?:recruit\w*|talent|sourcer|sourcing|hiring|ta partner|people partner|interview \w*|"
     r"recrut\w*|reclut\w*|personalabteilung|hr)(?= )"
 )
-_MEETING_WORDS: Final = re.compile(
-    r" (?:chat|call|conversation|meeting|talk|intro|meet|gesprach|echange|llamada) "
+_MEETING_WORDS: Final = frozenset(
+    {"chat", "call", "conversation", "meeting", "talk", "intro", "meet", "gesprach", "echange", "llamada"}
 )
-_INTERVIEWER_PHRASE: Final = re.compile(
-    r" interviewing (?!with |at |for |bei |chez |con |en |avec |in |to |process )"
+# "Interviewing with Acme" is the candidate's phrase; "Interviewing Jane Doe" the interviewer's.
+_INTERVIEWING_OK: Final = frozenset(
+    {"with", "at", "for", "bei", "chez", "con", "en", "avec", "in", "to", "process"}
 )
+_LOCAL_SPLIT: Final = re.compile(r"[._+\-]+")
 _ONE_ON_ONE: Final = re.compile(r"(?<![\w:])1\s*(?::|on|x|-|/)\s*1(?![\w:])", re.IGNORECASE)
 _STREET: Final = re.compile(
     r"\d|\b(?:street|st|avenue|ave|road|rd|boulevard|blvd|floor|suite|strasse|str|platz|weg|rue|calle|"
     r"via|plaza|building|office|hq|headquarters|campus)\b",
     re.IGNORECASE,
 )
+_DAY: Final = timedelta(days=1)
+_HALF_DAY: Final = timedelta(hours=12)
+_SHORT_CALL: Final = timedelta(minutes=30)
 _SPECIAL_EVENT_TYPES: Final = frozenset(
     {"birthday", "focusTime", "outOfOffice", "workingLocation", "fromGmail"}
 )
@@ -662,10 +676,48 @@ _KIND_ORDER: Final[tuple[InterviewKind, ...]] = (
     "other",
 )
 
+_Words = tuple[str, ...]
+_Table = Mapping[str, tuple[tuple[_Words, Any], ...]]
+
+
+def _by_first_word(items: Iterable[tuple[_Words, Any]]) -> dict[str, tuple[tuple[_Words, Any], ...]]:
+    """Phrases grouped by their first word, longest first: one dict lookup per token of text."""
+    table: dict[str, list[tuple[_Words, Any]]] = {}
+    for words, value in items:
+        if words:
+            table.setdefault(words[0], []).append((words, value))
+    return {first: tuple(sorted(group, key=lambda item: -len(item[0]))) for first, group in table.items()}
+
+
 _ENTRIES: Final[dict[str, _K]] = {entry[0]: entry for entry in (*_POSITIVE, *_NEGATIVE)}
-_KEYWORDS: Final = re.compile(
-    "(?<= )(?:" + "|".join(re.escape(phrase) for phrase in sorted(_ENTRIES, key=len, reverse=True)) + ")(?= )"
-)
+_KEYWORDS: Final = _by_first_word((tuple(phrase.split()), entry) for phrase, entry in _ENTRIES.items())
+
+
+def _scan(
+    tokens: Sequence[str], table: _Table, skip: frozenset[int] = frozenset()
+) -> list[tuple[int, int, Any]]:
+    """Leftmost-longest, non-overlapping phrase matches as (start, end, value), avoiding `skip` positions."""
+    found = []
+    position, count = 0, len(tokens)
+    while position < count:
+        candidates = table.get(tokens[position])
+        if candidates is not None and position not in skip:
+            for words, value in candidates:
+                end = position + len(words)
+                if (
+                    end <= count
+                    and tuple(tokens[position:end]) == words
+                    and (not skip or skip.isdisjoint(range(position, end)))
+                ):
+                    found.append((position, end, value))
+                    position = end
+                    break
+            else:
+                position += 1
+        else:
+            position += 1
+    return found
+
 
 POINTS: Final[dict[str, int]] = {
     "title_strong": 5,
@@ -711,8 +763,7 @@ class OpportunityIndex:
     by_contact: Mapping[str, tuple[int, ...]]
     by_domain: Mapping[str, tuple[int, ...]]
     by_compact_name: Mapping[str, tuple[int, ...]]
-    by_name: Mapping[str, tuple[int, ...]]
-    names: re.Pattern[str] | None
+    names: _Table  # first word -> ((name words, hint positions), ...)
     roles: tuple[frozenset[str], ...]
 
 
@@ -745,14 +796,8 @@ def index_opportunities(hints: Iterable[OpportunityHint]) -> OpportunityIndex:
             compact = key.replace(" ", "")
             if len(compact) >= 3:
                 by_compact.setdefault(compact, []).append(position)
-        roles.append(frozenset(fold(hint.role).split()) - _ROLE_STOP)
-    names = (
-        re.compile(
-            "(?<= )(?:" + "|".join(re.escape(n) for n in sorted(by_name, key=len, reverse=True)) + ")(?= )"
-        )
-        if by_name
-        else None
-    )
+        roles.append(frozenset(words(hint.role)) - _ROLE_STOP)
+    names = _by_first_word((tuple(name.split()), tuple(positions)) for name, positions in by_name.items())
 
     def freeze(table: dict[str, list[int]]) -> dict[str, tuple[int, ...]]:
         return {key: tuple(value) for key, value in table.items()}
@@ -762,7 +807,6 @@ def index_opportunities(hints: Iterable[OpportunityHint]) -> OpportunityIndex:
         by_contact=freeze(by_contact),
         by_domain=freeze(by_domain),
         by_compact_name=freeze(by_compact),
-        by_name=freeze(by_name),
         names=names,
         roles=tuple(roles),
     )
@@ -785,23 +829,24 @@ def classify(
     reasons: list[str] = []
 
     def add(rule: str, detail: str = "") -> None:
-        if rule in points:
-            return
-        points[rule] = POINTS[rule]
-        reasons.append(f"{rule}{':' + detail if detail else ''}({POINTS[rule]:+d})")
+        if rule not in points:
+            points[rule] = POINTS[rule]
+            reasons.append(f"{rule}:{detail}({POINTS[rule]:+d})" if detail else f"{rule}({POINTS[rule]:+d})")
 
-    title = fold(event.summary)
+    title = words(event.summary)
     raw_body = event.description[:MAX_SCAN_CHARS]
-    body = fold(_TAG.sub(" ", raw_body) + " \n " + event.location[:500])
+    location = event.location[:500]
+    body = words((_TAG.sub(" ", raw_body) if "<" in raw_body else raw_body) + " \n " + location)
 
-    # Keywords, outside the user's company names ("Interview at Hotel Tonight" is no hotel stay)
-    masked_title, masked_body = title, body
-    if index.names is not None:
-        masked_title, masked_body = index.names.sub("#", title), index.names.sub("#", body)
-    title_hits = [_ENTRIES[m.group(0)] for m in _KEYWORDS.finditer(masked_title)]
-    body_hits = [_ENTRIES[m.group(0)] for m in _KEYWORDS.finditer(masked_body)]
+    # Company names first: keywords are read outside them ("Interview at Hotel Tonight" is no hotel).
+    title_names = _scan(title, index.names) if index.names else []
+    body_names = _scan(body, index.names) if index.names else []
+    title_skip = frozenset(i for start, end, _ in title_names for i in range(start, end))
+    body_skip = frozenset(i for start, end, _ in body_names for i in range(start, end))
+
     kinds_title: list[InterviewKind] = []
-    for phrase, strength, kind in title_hits:
+    blocks: list[str] = []
+    for _, _, (phrase, strength, kind) in _scan(title, _KEYWORDS, title_skip):
         if strength == "strong":
             add("title_strong", phrase)
         elif strength == "medium":
@@ -809,101 +854,84 @@ def classify(
         elif strength == "neg":
             add("title_negative", phrase)
         elif strength == "weak_neg":
-            if phrase in _CANDIDATE_WORDS:
-                add("candidate_in_title", phrase)
-            else:
-                add("title_weak_negative", phrase)
+            add("candidate_in_title" if phrase in _CANDIDATE_WORDS else "title_weak_negative", phrase)
+        else:
+            blocks.append(phrase)
         if kind is not None:
             kinds_title.append(kind)
     if _ONE_ON_ONE.search(event.summary):
         add("title_weak_negative", "1:1")
-    if _INTERVIEWER_PHRASE.search(masked_title):
-        add("interviewer_phrase", "interviewing <someone>")
+    for position, word in enumerate(title[:-1]):
+        if word == "interviewing" and title[position + 1] not in _INTERVIEWING_OK:
+            add("interviewer_phrase", "interviewing <someone>")
     kinds_body: list[InterviewKind] = []
-    for phrase, strength, kind in body_hits:
+    for _, _, (phrase, strength, kind) in _scan(body, _KEYWORDS, body_skip):
         if strength == "strong":
             add("body_strong", phrase)
-            if kind is not None:
-                kinds_body.append(kind)
         elif strength == "medium":
             add("body_medium", phrase)
-            if kind is not None:
-                kinds_body.append(kind)
-    if any(marker in body for marker in _DESC_NEGATIVE):
-        add("body_negative")
-    if any(marker in body for marker in _INTERVIEWER_DESC):
-        add("interviewer_description")
+        else:
+            continue
+        if kind is not None:
+            kinds_body.append(kind)
+    if body:
+        padded = " " + " ".join(body) + " "
+        if any(marker in padded for marker in _DESC_NEGATIVE):
+            add("body_negative")
+        if any(marker in padded for marker in _INTERVIEWER_DESC):
+            add("interviewer_description")
 
-    # People and domains
-    own_domain = _own_domain(event, user_email)
-    others = [
-        a for a in event.attendees if not a.is_self and not a.is_resource and not _is_user(a, user_email)
-    ]
-    people = {a.email for a in others}
+    # People and their domains
+    user = user_email.lower() if user_email else None
+    own_domain = _own_domain(event, user)
+    others = [a for a in event.attendees if not a.is_self and not a.is_resource and a.email != user]
     organizer = event.organizer_email
-    organizer_is_user = event.organizer_is_self or (
-        organizer is not None and user_email is not None and organizer == user_email.lower()
-    )
+    organizer_is_user = event.organizer_is_self or (organizer is not None and organizer == user)
+    people = {a.email for a in others}
     if organizer and not organizer_is_user:
         people.add(organizer)
-    domains = {_domain_of(email) for email in people}
-    url_hosts = {m.group(1).lower() for m in _URL_HOST.finditer(raw_body + " " + event.location)}
+    addresses = [(email, _address(email)) for email in people]
+    linked = raw_body + " " + location
+    hosts = [_host(m.group(1).lower()) for m in _URL_HOST.finditer(linked)] if "://" in linked else []
     if event.conference_url:
         match = _URL_HOST.search(event.conference_url)
         if match:
-            url_hosts.add(match.group(1).lower())
-    all_hosts = domains | url_hosts
-
-    ats = next((hit for host in all_hosts if (hit := _in_set(host, ATS_DOMAINS))), None)
-    if ats:
-        add("ats", ats)
-    tool = next((hit for host in all_hosts if (hit := _in_set(host, INTERVIEW_TOOL_DOMAINS))), None)
-    if tool:
-        add("interview_tool", tool)
-    scheduler = next((hit for host in all_hosts if (hit := _in_set(host, SCHEDULER_DOMAINS))), None)
-    if scheduler:
-        add("scheduler", scheduler)
-    if any(_in_set(host, PRACTICE_DOMAINS) for host in all_hosts):
-        add("practice_platform")
-    if event.has_conference or any(_in_set(host, CONFERENCE_HOSTS) for host in url_hosts):
+            hosts.append(_host(match.group(1).lower()))
+    for fact in [a.host for _, a in addresses] + hosts:
+        if fact.ats:
+            add("ats", fact.ats)
+        if fact.tool:
+            add("interview_tool", fact.tool)
+        if fact.scheduler:
+            add("scheduler", fact.scheduler)
+        if fact.practice:
+            add("practice_platform")
+    if event.has_conference or any(f.conference for f in hosts):
         add("conference")
-    if any(_looks_like_recruiter(a.email, a.display_name) for a in others) or (
-        organizer is not None and not organizer_is_user and _looks_like_recruiter(organizer, "")
+    if any(_address(a.email).recruiter or _recruiter_name(a.display_name) for a in others) or (
+        organizer is not None and not organizer_is_user and _address(organizer).recruiter
     ):
         add("recruiter_attendee")
-    company_domains = {
-        d for d in domains if is_company_domain(d) and _in_set(d, ATS_DOMAINS | SCHEDULER_DOMAINS) is None
-    }
-    if own_domain is not None:
-        external = {d for d in company_domains if registrable_domain(d) != own_domain}
-    else:
-        external = company_domains
-    if external:
+    if any(a.company and a.registrable != own_domain for _, a in addresses):
         add("external")
-    if (
+    internal = (
         own_domain is not None
-        and others
-        and (
-            organizer_is_user
-            or (organizer is not None and registrable_domain(_domain_of(organizer)) == own_domain)
-        )
-        and all(registrable_domain(_domain_of(a.email)) == own_domain for a in others)
-    ):
-        add("internal_event")
+        and bool(others)
+        and (organizer_is_user or (organizer is not None and _address(organizer).registrable == own_domain))
+        and all(_address(a.email).registrable == own_domain for a in others)
+    )
 
     # Opportunities
-    best, match_reasons = _match(index, event, title, body, people)
-    for rule in match_reasons:
+    best, match_rules = _match(index, title_names, body_names, addresses, title, body)
+    for rule in match_rules:
         add(rule)
-    if "company_in_title" in points and _MEETING_WORDS.search(title):
+    if "company_in_title" in points and not _MEETING_WORDS.isdisjoint(title):
         add("company_chat")
-    if "internal_event" in points and ("contact" in points or "company_domain" in points):
-        # The employer's own address turned out to be an opportunity's: not an internal meeting then.
-        del points["internal_event"]
-        reasons[:] = [r for r in reasons if not r.startswith("internal_event")]
+    # The employer's own address can be an opportunity's (an internal move): then it is not internal.
+    if internal and "contact" not in points and "company_domain" not in points:
+        add("internal_event")
 
     # Context
-    blocks = [phrase for phrase, strength, _ in title_hits if strength == "block"]
     if blocks:
         add("block_alone" if not others else "block_with_others", blocks[0])
     if event.event_type in _SPECIAL_EVENT_TYPES:
@@ -912,14 +940,16 @@ def classify(
         add("recurring")
     if len(others) > 15:
         add("crowd")
-    if event.start is not None and event.end is not None and event.end - event.start > timedelta(hours=12):
+    duration = _duration(event)
+    if duration > (_DAY if event.all_day else _HALF_DAY):
         add("long")
 
     score = sum(points.values())
     cancelled = event.status == "cancelled"
     if cancelled:
         reasons.append("status_cancelled")
-    kind = _kind(kinds_title, kinds_body, points, event)
+    counterparts = len(people)
+    kind = _kind(kinds_title, kinds_body, points, event, others, counterparts, duration)
     return Detection(
         score=score,
         is_interview=score >= THRESHOLD and not cancelled,
@@ -929,13 +959,70 @@ def classify(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Host:
+    ats: str | None
+    tool: str | None
+    scheduler: str | None
+    practice: bool
+    conference: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Address:
+    registrable: str
+    company: bool  # an organisation's own domain: not free mail, a calendar system, an ATS or a scheduler
+    label: str  # "acme" of acme.co.uk: compared with compact company names
+    recruiter: bool
+    mailbox: bool
+    host: _Host
+
+
+@lru_cache(maxsize=4096)
+def _host(host: str) -> _Host:
+    return _Host(
+        ats=_in_set(host, ATS_DOMAINS),
+        tool=_in_set(host, INTERVIEW_TOOL_DOMAINS),
+        scheduler=_in_set(host, SCHEDULER_DOMAINS),
+        practice=_in_set(host, PRACTICE_DOMAINS) is not None,
+        conference=_in_set(host, CONFERENCE_HOSTS) is not None,
+    )
+
+
+@lru_cache(maxsize=16384)
+def _address(email: str) -> _Address:
+    """What an email address says (cached: the same people recur across a calendar's events)."""
+    domain = _domain_of(email)
+    registrable = registrable_domain(domain)
+    host = _host(domain)
+    company = is_company_domain(registrable) and host.ats is None and host.scheduler is None
+    parts = [part for part in _LOCAL_SPLIT.split(email.partition("@")[0].lower()) if part]
+    return _Address(
+        registrable=registrable,
+        company=company,
+        label=registrable.split(".", 1)[0].replace("-", "") if company else "",
+        recruiter=any(part in _RECRUITER_LOCAL for part in parts),
+        mailbox=bool(parts) and all(part in _RECRUITER_LOCAL or part in _MAILBOX_WORDS for part in parts),
+        host=host,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _recruiter_name(display_name: str) -> bool:
+    return bool(display_name) and _RECRUITER_NAME.search(fold(display_name)) is not None
+
+
 def _match(
-    index: OpportunityIndex, event: CalendarEvent, title: str, body: str, people: set[str]
+    index: OpportunityIndex,
+    title_names: list[tuple[int, int, Any]],
+    body_names: list[tuple[int, int, Any]],
+    addresses: list[tuple[str, _Address]],
+    title: list[str],
+    body: list[str],
 ) -> tuple[str | None, list[str]]:
     """The best opportunity (or None) and the opportunity rules that fired for it."""
     if not index.hints:
         return None, []
-    scores: dict[int, int] = {}
     fired: dict[int, list[str]] = {}
 
     def credit(positions: Iterable[int], rule: str) -> None:
@@ -943,33 +1030,30 @@ def _match(
             rules = fired.setdefault(position, [])
             if rule not in rules:
                 rules.append(rule)
-                scores[position] = scores.get(position, 0) + POINTS[rule]
 
-    for email in people:
+    for email, address in addresses:
         credit(index.by_contact.get(email, ()), "contact")
-        domain = registrable_domain(_domain_of(email))
-        if not is_company_domain(domain):
-            continue
-        credit(index.by_domain.get(domain, ()), "company_domain")
-        label = domain.split(".", 1)[0].replace("-", "")
-        credit(index.by_compact_name.get(label, ()), "company_domain")
-    if index.names is not None:
-        for m in index.names.finditer(title):
-            credit(index.by_name.get(m.group(0), ()), "company_in_title")
-        for m in index.names.finditer(body):
-            credit(index.by_name.get(m.group(0), ()), "company_in_body")
+        if address.company:
+            credit(index.by_domain.get(address.registrable, ()), "company_domain")
+            credit(index.by_compact_name.get(address.label, ()), "company_domain")
+    for _, _, positions in title_names:
+        credit(positions, "company_in_title")
+    for _, _, positions in body_names:
+        credit(positions, "company_in_body")
+    if not fired:
+        return None, []
+    scores = {}
     for position, rules in fired.items():
         if "company_in_title" in rules and "company_in_body" in rules:
             rules.remove("company_in_body")
-            scores[position] -= POINTS["company_in_body"]
-    if not scores:
-        return None, []
+        scores[position] = sum(POINTS[rule] for rule in rules)
     top = max(scores.values())
     if top < MATCH_THRESHOLD:
         return None, []
-    leaders = [p for p in sorted(scores) if scores[p] == top]
+    leaders = sorted(p for p in scores if scores[p] == top)
     if len(leaders) > 1:
-        words = set(title.split()) | set(body.split())
+        # Two roles at one company: the one whose role words the event uses; else the earlier hint.
+        words = set(title) | set(body)
         leaders.sort(key=lambda p: -len(index.roles[p] & words))
     winner = leaders[0]
     return index.hints[winner].id, fired[winner]
@@ -980,6 +1064,9 @@ def _kind(
     kinds_body: list[InterviewKind],
     points: Mapping[str, int],
     event: CalendarEvent,
+    others: Sequence[Attendee],
+    counterparts: int,
+    duration: timedelta,
 ) -> InterviewKind:
     for kinds in (kinds_title, kinds_body):
         if kinds:
@@ -987,7 +1074,11 @@ def _kind(
             return next(kind for kind in _KIND_ORDER if kind in present)
     if "interview_tool" in points:
         return "coding"
-    if "recruiter_attendee" in points:
+    # A recruiter in person says "recruiter call"; a careers@/hr@ mailbox only scheduled the interview.
+    if any(
+        (_address(a.email).recruiter or _recruiter_name(a.display_name)) and not _address(a.email).mailbox
+        for a in others
+    ):
         return "recruiter"
     if (
         event.location
@@ -996,28 +1087,26 @@ def _kind(
         and _STREET.search(event.location)
     ):
         return "onsite"
+    if counterparts == 1 and timedelta(0) < duration <= _SHORT_CALL:
+        # A short call with one person from the company and nothing more said: the usual recruiter call.
+        return "recruiter"
     return "other"
+
+
+def _duration(event: CalendarEvent) -> timedelta:
+    if event.start is None or event.end is None:
+        return timedelta(0)
+    return event.end - event.start
 
 
 def _own_domain(event: CalendarEvent, user_email: str | None) -> str | None:
     """The user's employer domain when the calendar is a work calendar; None for free mail."""
-    candidates = [user_email or ""] + [a.email for a in event.attendees if a.is_self]
-    for email in candidates:
-        domain = registrable_domain(_domain_of(email)) if "@" in email else ""
-        if is_company_domain(domain):
-            return domain
+    for email in (user_email or "", *(a.email for a in event.attendees if a.is_self)):
+        if "@" in email:
+            address = _address(email)
+            if is_company_domain(address.registrable):
+                return address.registrable
     return None
-
-
-def _is_user(attendee: Attendee, user_email: str | None) -> bool:
-    return user_email is not None and attendee.email == user_email.lower()
-
-
-def _looks_like_recruiter(email: str, display_name: str) -> bool:
-    local = email.partition("@")[0].lower()
-    if any(part in _RECRUITER_LOCAL for part in re.split(r"[._+\-]+", local)):
-        return True
-    return bool(display_name) and _RECRUITER_NAME.search(fold(display_name)) is not None
 
 
 # ---- parsing helpers -------------------------------------------------------------------------------
