@@ -68,9 +68,17 @@ def browser(app: Any, google: FakeGoogle) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def account(browser: TestClient) -> dict[str, Any]:
-    """A password account signed in in `browser`."""
-    return register(browser, email="ada@example.com", name="Ada")
+def account(browser: TestClient, google: FakeGoogle) -> dict[str, Any]:
+    """An account signed in with Google in `browser` (the fake's request log is cleared after)."""
+    tokens = sign_in(browser, google, GoogleUser(email="ada@example.com", name="Ada"))
+    google.clear_requests()
+    return tokens
+
+
+@pytest.fixture
+def password_account(browser: TestClient) -> dict[str, Any]:
+    """A password account (never signed in with Google) signed in in `browser`."""
+    return register(browser, email="bea@example.com", name="Bea")
 
 
 def connect(browser: TestClient, tokens: dict[str, Any], redirect_uri: str = FRONTEND) -> Any:
@@ -161,9 +169,9 @@ def assert_no_tokens_stored(user_id: str) -> None:
 def test_connect_returns_googles_consent_url(
     browser: TestClient,
     google: FakeGoogle,
-    account: dict[str, Any],
+    password_account: dict[str, Any],
 ) -> None:
-    response = connect(browser, account)
+    response = connect(browser, password_account)
     assert response.status_code == 200, response.text
     url = response.json()["authorization_url"]
     assert url.startswith(google.authorization_endpoint + "?"), url
@@ -186,7 +194,7 @@ def test_connect_returns_googles_consent_url(
     assert cookie["httponly"] and cookie["samesite"] == "lax" and cookie["path"] == BINDING_PATH
     assert not cookie["secure"]
     state = get_database().execute("SELECT purpose, user_id, redirect_uri FROM oauth_states").rows
-    assert [tuple(row) for row in state] == [("calendar", account["user"]["id"], FRONTEND)]
+    assert [tuple(row) for row in state] == [("calendar", password_account["user"]["id"], FRONTEND)]
     # Sign-in never asks for the calendar: only this route does.
     assert google.requests_to("/o/oauth2") == []
 
@@ -239,7 +247,7 @@ def test_connect_validates_its_body(
 def test_connecting_stores_sealed_tokens_that_never_leak(
     browser: TestClient,
     google: FakeGoogle,
-    account: dict[str, Any],
+    password_account: dict[str, Any],
     isolated_env: Path,
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
@@ -249,10 +257,10 @@ def test_connecting_stores_sealed_tokens_that_never_leak(
     reset_caches()
     caplog.set_level(logging.DEBUG)
     person = GoogleUser(email="ada.calendar@example.com")
-    user_id = account["user"]["id"]
+    user_id = password_account["user"]["id"]
     seen: list[Any] = []
 
-    connect_response = connect(browser, account)
+    connect_response = connect(browser, password_account)
     seen.append(connect_response)
     back = google.authorize(connect_response.json()["authorization_url"], user=person, consent=True)
     callback = browser.get(callback_path(back))
@@ -271,11 +279,11 @@ def test_connecting_stores_sealed_tokens_that_never_leak(
     assert len(exchange) == 1 and exchange[0]["status"] == 200
     assert exchange[0]["form"]["redirect_uri"] == BASE + CALENDAR_CALLBACK
 
-    shown = status(browser, account)
-    seen.append(browser.get("/v1/me/calendar", headers=bearer(account)))
+    shown = status(browser, password_account)
+    seen.append(browser.get("/v1/me/calendar", headers=bearer(password_account)))
     assert shown["connected"] is True and shown["status"] == "connected", shown
     assert shown["interviews_found"] == 0 and shown.get("error") is None
-    me = browser.get("/v1/me", headers=bearer(account))
+    me = browser.get("/v1/me", headers=bearer(password_account))
     seen.append(me)
     assert me.json()["calendar"]["connected"] is True and me.json()["calendar"]["status"] == "connected"
 
@@ -294,7 +302,7 @@ def test_connecting_stores_sealed_tokens_that_never_leak(
             assert needle.encode() not in raw, needle
 
     # No response shows them: status, user, refresh, export.
-    refreshed = browser.post("/v1/auth/refresh", json={"refresh_token": account["refresh_token"]})
+    refreshed = browser.post("/v1/auth/refresh", json={"refresh_token": password_account["refresh_token"]})
     seen.append(refreshed)
     headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
     document, exported = export_json(browser, headers)
@@ -306,6 +314,7 @@ def test_connecting_stores_sealed_tokens_that_never_leak(
     # No log line shows them.
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     out, err = capfd.readouterr()
+    assert "google token" in logged or "request" in logged, logged[:2000]  # the capture sees the app's logs
     for text in (logged, out, err):
         assert refresh not in text and access not in text
         assert refresh[5:45] not in text and access[5:45] not in text
@@ -344,16 +353,16 @@ def test_the_connection_survives_a_new_process(
 def test_denial_leaves_the_calendar_disconnected_with_an_error(
     browser: TestClient,
     google: FakeGoogle,
-    account: dict[str, Any],
+    password_account: dict[str, Any],
 ) -> None:
-    response = consent(browser, google, start_connect(browser, account), GoogleUser(), consent=False)
+    response = consent(browser, google, start_connect(browser, password_account), GoogleUser(), consent=False)
     assert response.status_code == 302, response.text
     location = response.headers["location"]
     assert location.startswith(FRONTEND + "#")
     values = fragment_of(location)
     assert values["error"] == "access_denied" and values.get("calendar") != "connected"
-    assert_disconnected_with_error(browser, account)
-    assert_no_tokens_stored(account["user"]["id"])
+    assert_disconnected_with_error(browser, password_account)
+    assert_no_tokens_stored(password_account["user"]["id"])
     assert google.requests_to("/token") == []
 
 
@@ -383,26 +392,28 @@ def test_a_partial_grant_is_disconnected_and_its_token_revoked(
 def test_a_password_user_who_grants_nothing_is_disconnected(
     browser: TestClient,
     google: FakeGoogle,
-    account: dict[str, Any],
+    password_account: dict[str, Any],
 ) -> None:
-    response = consent(browser, google, start_connect(browser, account), GoogleUser(), granted_scopes=[])
+    response = consent(
+        browser, google, start_connect(browser, password_account), GoogleUser(), granted_scopes=[]
+    )
     assert response.status_code == 302, response.text
     assert "error" in fragment_of(response.headers["location"])
-    assert_disconnected_with_error(browser, account)
-    assert_no_tokens_stored(account["user"]["id"])
+    assert_disconnected_with_error(browser, password_account)
+    assert_no_tokens_stored(password_account["user"]["id"])
 
 
 def test_a_missing_refresh_token_is_disconnected_and_the_access_token_revoked(
     browser: TestClient,
     google: FakeGoogle,
-    account: dict[str, Any],
+    password_account: dict[str, Any],
 ) -> None:
     """Google issues a refresh token only on the first offline grant or with prompt=consent. The user
     had granted this client offline access before (another device), and Google skipped the consent
     screen (here: the prompt parameter is lost on the way), so the answer carries no refresh token."""
     person = GoogleUser(email="norefresh@example.com")
     google.grant(person, CLIENT_ID, scopes=[CALENDAR_SCOPE], offline=True)
-    url = start_connect(browser, account)
+    url = start_connect(browser, password_account)
     parts = urlsplit(url)
     params = {k: v for k, v in query_of(url).items() if k != "prompt"}
     without_prompt = f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(params)}"
@@ -411,9 +422,9 @@ def test_a_missing_refresh_token_is_disconnected_and_the_access_token_revoked(
     assert response.status_code == 302, response.text
     values = fragment_of(response.headers["location"])
     assert "error" in values and values.get("calendar") != "connected", values
-    shown = assert_disconnected_with_error(browser, account)
+    shown = assert_disconnected_with_error(browser, password_account)
     assert "refresh" in shown["error"].lower() or "offline" in shown["error"].lower()
-    assert_no_tokens_stored(account["user"]["id"])
+    assert_no_tokens_stored(password_account["user"]["id"])
     assert len(google.revoked) > before_revoked  # the access token it did get was handed back
 
 
@@ -632,7 +643,7 @@ def test_deleting_the_account_revokes_first_and_leaves_no_row(
     isolated_env: Path,
 ) -> None:
     person = GoogleUser(email="leaving@example.com")
-    other = register(browser, email="stays@example.com", name="Stays")
+    other = sign_in(browser, google, GoogleUser(email="stays@example.com"))
     user_id = account["user"]["id"]
     connect_calendar(browser, google, account, person)
     start_connect(browser, account)  # a flow in progress too
