@@ -322,7 +322,8 @@ _EXTRA_LETTERS: Final = str.maketrans(
 
 def fold(text: str) -> str:
     """Casefolded, accents stripped, every run of non-letters one space, padded with a space each side."""
-    return " " + " ".join(words(text)) + " "
+    joined = " ".join(words(text))
+    return f" {joined} " if joined else " "
 
 
 def words(text: str) -> list[str]:
@@ -1116,8 +1117,12 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+_EMPTY: Final[Mapping[str, Any]] = {}
+
+
 def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # dict first: JSON gives dicts, and the ABC check costs several times more.
+    return value if isinstance(value, dict | Mapping) else _EMPTY
 
 
 def _list(value: object) -> list[Any]:
