@@ -312,7 +312,8 @@ def test_connecting_stores_sealed_tokens_that_never_leak(
         assert refresh.encode() not in blob and access.encode() not in blob
 
     # No log line shows them.
-    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    app_records = [r for r in caplog.records if not r.name.startswith("httpx")]  # not the test client's
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in app_records)
     out, err = capfd.readouterr()
     assert "google token" in logged or "request" in logged, logged[:2000]  # the capture sees the app's logs
     for text in (logged, out, err):
@@ -447,6 +448,57 @@ def test_a_failed_reconnect_keeps_the_working_connection(
     newest = google_tokens(google, person)["refresh"][-1]
     opened = get_sealer().open(row["refresh_token"], context=f"google-refresh-token:{account['user']['id']}")
     assert opened == newest
+
+
+def test_a_browser_frontend_on_another_origin_can_connect(
+    app: Any,
+    google: FakeGoogle,
+    account: dict[str, Any],
+) -> None:
+    """The frontend (FRONTEND's origin, one of CORS_ALLOW_ORIGINS) calls POST /v1/me/calendar/connect
+    with fetch(), then sends the browser to the returned URL. A browser stores a cookie from a
+    cross-origin fetch() response only for a credentialed request, and sends a credentialed request
+    with an Authorization header only after a preflight that answers Access-Control-Allow-Credentials:
+    true. Whatever binds the flow to the browser must survive those rules, or the callback can never
+    find it: here the browser is modelled step by step (API-origin navigations keep cookies)."""
+    origin = "http://localhost:3000"
+    with new_browser(app) as real:
+        preflight = real.options(
+            "/v1/me/calendar/connect",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        credentialed = (
+            preflight.status_code in (200, 204)
+            and preflight.headers.get("access-control-allow-origin") == origin
+            and preflight.headers.get("access-control-allow-credentials") == "true"
+        )
+        response = real.post(
+            "/v1/me/calendar/connect",
+            json={"redirect_uri": FRONTEND},
+            headers={**bearer(account), "Origin": origin},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers.get("access-control-allow-origin") == origin
+        if not (credentialed and response.headers.get("access-control-allow-credentials") == "true"):
+            real.cookies.clear()  # an uncredentialed fetch() stores no cookie
+        url = response.json()["authorization_url"]
+        # Top-level navigation: follow the API's own redirects (cookies kept) until Google.
+        for _ in range(5):
+            if not url.startswith(BASE):
+                break
+            hop = real.get(callback_path(url))
+            assert hop.status_code in (302, 303, 307), hop.text
+            url = hop.headers["location"]
+        back = google.authorize(url, user=GoogleUser(email="cors@example.com"))
+        done = real.get(callback_path(back))
+        assert done.status_code == 302, (
+            f"preflight credentialed={credentialed}: the callback found no browser binding: {done.text}"
+        )
+        assert fragment_of(done.headers["location"]) == {"calendar": "connected"}
 
 
 # ---- state checks at the calendar callback -----------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
@@ -22,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from common.db import get_database
 from tests.conftest import PASSWORD, bearer, register, reset_caches
-from tests.fakes.google_server import FakeGoogle, GoogleUser, IdTokenMode, start_fake_google
+from tests.fakes.google_server import GOOGLE_ISSUER, FakeGoogle, GoogleUser, IdTokenMode, start_fake_google
 from tests.problems import assert_problem
 
 CLIENT_ID = "tracker-test.apps.googleusercontent.com"
@@ -238,6 +239,44 @@ def test_sign_in_lands_on_the_frontend_with_tokens_in_the_fragment(
     raw = raw_database(isolated_env)
     for secret in (params["state"], params["nonce"], google.id_tokens[-1]):
         assert secret.encode() not in raw
+
+
+def test_sign_in_logs_no_code_state_or_token(
+    browser: TestClient, google: FakeGoogle, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    reset_caches()
+    caplog.set_level(logging.DEBUG)
+    url = start_login(browser)
+    back = google.authorize(url, user=GoogleUser(email="quiet@example.com"))
+    response = browser.get(callback_path(back))
+    assert response.status_code == 302, response.text
+    values = fragment_of(response.headers["location"])
+    # Every log line but the test client's own (httpx logs the URLs it requests).
+    logged = "\n".join(
+        f"{r.getMessage()} {r.__dict__}" for r in caplog.records if not r.name.startswith("httpx")
+    )
+    assert "request" in logged  # the capture sees the app's log lines
+    secrets = [query_of(back)["code"], query_of(url)["state"], query_of(url)["nonce"], google.id_tokens[-1]]
+    secrets += [values["access_token"], values["refresh_token"], browser.cookies[BINDING_COOKIE]]
+    for secret in secrets:
+        assert secret not in logged
+
+
+def test_googles_two_issuer_spellings_are_accepted_and_nothing_else(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Google's real issuer, ID tokens carry "https://accounts.google.com" or "accounts.google.com"."""
+    with start_fake_google(issuer=GOOGLE_ISSUER) as fake, new_browser(app) as client:
+        configure_google(monkeypatch, fake)
+        sign_in(client, fake, GoogleUser(email="one@example.com"))
+        fake.next_id_token(IdTokenMode.VALID, claims={"iss": "accounts.google.com"})
+        sign_in(client, fake, GoogleUser(email="two@example.com"))
+        for iss in ("https://accounts.google.com/", "http://accounts.google.com", fake.base_url):
+            fake.next_id_token(IdTokenMode.VALID, claims={"iss": iss})
+            url = start_login(client)
+            before = counts()
+            assert_rejected(google_callback(client, fake, url, GoogleUser(email="three@example.com")), before)
 
 
 def test_a_second_sign_in_finds_the_same_user(browser: TestClient, google: FakeGoogle) -> None:
