@@ -7,20 +7,24 @@ Google first (best effort) and delete locally even when Google fails.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi.testclient import TestClient
 
 from common.crypto import get_sealer
 from common.db import get_database
 from tests.conftest import bearer, register, reset_caches
-from tests.exports import export_json
+from tests.exports import csv_members, download, export_json, request_export
 from tests.fakes.google_server import CALENDAR_SCOPE, FakeGoogle, GoogleUser, start_fake_google
 from tests.integration.test_google_signin import (
     BASE,
@@ -307,7 +311,8 @@ def test_connecting_stores_sealed_tokens_that_never_leak(
     headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
     document, exported = export_json(browser, headers)
     assert document["calendar"]["connected"] is True
-    blobs = [exported] + [r.content + str(r.headers).encode() for r in seen]
+    csv_files = csv_members(download(browser, request_export(browser, headers, "csv")))
+    blobs = [exported, *csv_files.values()] + [r.content + str(r.headers).encode() for r in seen]
     for blob in blobs:
         assert refresh.encode() not in blob and access.encode() not in blob
 
@@ -319,6 +324,32 @@ def test_connecting_stores_sealed_tokens_that_never_leak(
     for text in (logged, out, err):
         assert refresh not in text and access not in text
         assert refresh[5:45] not in text and access[5:45] not in text
+
+
+def test_tokens_are_aes_256_gcm_under_the_configured_key(
+    app: Any, google: FakeGoogle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opened here with the cryptography library and TOKEN_ENCRYPTION_KEY alone (not the app's code)."""
+    key = os.urandom(32)
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", base64.b64encode(key).decode())
+    reset_caches()
+    person = GoogleUser(email="keyed@example.com")
+    with new_browser(app) as client:
+        tokens = sign_in(client, google, GoogleUser(email="owner@example.com"))
+        connect_calendar(client, google, tokens, person)
+    user_id = tokens["user"]["id"]
+    row = connection(user_id)
+    assert row is not None
+    refresh = google_tokens(google, person)["refresh"][0]
+    sealed = row["refresh_token"]
+    assert sealed.startswith("v1.")
+    raw = base64.urlsafe_b64decode(sealed[3:] + "=" * (-len(sealed[3:]) % 4))
+    opened = AESGCM(key).decrypt(raw[:12], raw[12:], f"google-refresh-token:{user_id}".encode())
+    assert opened.decode() == refresh
+    with pytest.raises(InvalidTag):  # bound to its owner: another user's context does not open it
+        AESGCM(key).decrypt(raw[:12], raw[12:], b"google-refresh-token:someone-else")
+    with pytest.raises(InvalidTag):  # and to the key
+        AESGCM(os.urandom(32)).decrypt(raw[:12], raw[12:], f"google-refresh-token:{user_id}".encode())
 
 
 def test_a_google_user_connects_incrementally(
