@@ -11,8 +11,8 @@ The classifier adds up evidence (integer points) and calls an event an interview
 - keywords in the title (strong +5, medium +2) and in the description/location (+2, +1), English
   plus basic German, French, Spanish, Portuguese, Italian and Dutch terms;
 - the company side: an attendee or organizer who is one of the opportunity's contacts (+4) or on one
-  of its domains, given or guessed from the company name (+3); the company's name in the title (+3)
-  or in the description/location (+1);
+  of its domains, given or guessed from the company name (+3); the company's name in the title (+3,
+  +1 more beside chat/call/intro words) or in the description/location (+1);
 - hiring machinery: an applicant-tracking/interview-scheduling domain (+3), an online coding or
   interview tool (+3), a generic booking page such as Calendly (+2), a recruiter-looking attendee (+2);
 - context: a video-call link (+1), someone from another (non-free-mail) organisation present (+1);
@@ -684,9 +684,9 @@ _Table = Mapping[str, tuple[tuple[_Words, Any], ...]]
 def _by_first_word(items: Iterable[tuple[_Words, Any]]) -> dict[str, tuple[tuple[_Words, Any], ...]]:
     """Phrases grouped by their first word, longest first: one dict lookup per token of text."""
     table: dict[str, list[tuple[_Words, Any]]] = {}
-    for words, value in items:
-        if words:
-            table.setdefault(words[0], []).append((words, value))
+    for phrase, value in items:
+        if phrase:
+            table.setdefault(phrase[0], []).append((phrase, value))
     return {first: tuple(sorted(group, key=lambda item: -len(item[0]))) for first, group in table.items()}
 
 
@@ -972,7 +972,8 @@ class _Host:
 @dataclass(frozen=True, slots=True)
 class _Address:
     registrable: str
-    company: bool  # an organisation's own domain: not free mail, a calendar system, an ATS or a scheduler
+    employer: bool  # an organisation's domain: not free mail or a calendar system
+    company: bool  # ... and not an ATS or a scheduler either
     label: str  # "acme" of acme.co.uk: compared with compact company names
     recruiter: bool
     mailbox: bool
@@ -996,10 +997,12 @@ def _address(email: str) -> _Address:
     domain = _domain_of(email)
     registrable = registrable_domain(domain)
     host = _host(domain)
-    company = is_company_domain(registrable) and host.ats is None and host.scheduler is None
+    employer = is_company_domain(registrable)
+    company = employer and host.ats is None and host.scheduler is None
     parts = [part for part in _LOCAL_SPLIT.split(email.partition("@")[0].lower()) if part]
     return _Address(
         registrable=registrable,
+        employer=employer,
         company=company,
         label=registrable.split(".", 1)[0].replace("-", "") if company else "",
         recruiter=any(part in _RECRUITER_LOCAL for part in parts),
@@ -1102,10 +1105,14 @@ def _duration(event: CalendarEvent) -> timedelta:
 
 def _own_domain(event: CalendarEvent, user_email: str | None) -> str | None:
     """The user's employer domain when the calendar is a work calendar; None for free mail."""
-    for email in (user_email or "", *(a.email for a in event.attendees if a.is_self)):
-        if "@" in email:
-            address = _address(email)
-            if is_company_domain(address.registrable):
+    if user_email and "@" in user_email:
+        address = _address(user_email)
+        if address.employer:
+            return address.registrable
+    for attendee in event.attendees:
+        if attendee.is_self:
+            address = _address(attendee.email)
+            if address.employer:
                 return address.registrable
     return None
 
