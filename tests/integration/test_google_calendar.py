@@ -638,6 +638,10 @@ def test_connect_while_google_is_unreachable_is_a_problem_not_a_500(
     google: FakeGoogle,
     account: dict[str, Any],
 ) -> None:
+    # The discovery document is cached per process (as in a warm Lambda): start from a cold one.
+    from auth.google import get_google_client
+
+    get_google_client.cache_clear()
     google.fail_next("discovery", 503)
     response = connect(browser, account)
     assert response.status_code in (400, 502, 503), response.text

@@ -128,6 +128,8 @@ class GoogleClient:
             raise GoogleError(f"Google refused the authorization code ({exc.error})") from None
         except requests.RequestException as exc:
             raise GoogleError("Google could not be reached") from exc
+        except (ValueError, TypeError, KeyError):  # authlib: a token response that is not JSON
+            raise GoogleError("Google's token endpoint answered something unexpected") from None
         return dict(token)
 
     def verify_id_token(self, id_token: str, *, nonce: str) -> GoogleIdentity:

@@ -81,14 +81,17 @@ def _start(
     state = secrets.token_urlsafe(32)
     flow_secrets = {"code_verifier": secrets.token_urlsafe(64), "nonce": secrets.token_urlsafe(32)}
     state_hash = _digest(state)
-    url = google.authorization_url(
-        scope=scope,
-        redirect_uri=callback_url,
-        state=state,
-        code_verifier=flow_secrets["code_verifier"],
-        **({"nonce": flow_secrets["nonce"]} if purpose == "signin" else {}),
-        **params,
-    )
+    try:
+        url = google.authorization_url(
+            scope=scope,
+            redirect_uri=callback_url,
+            state=state,
+            code_verifier=flow_secrets["code_verifier"],
+            **({"nonce": flow_secrets["nonce"]} if purpose == "signin" else {}),
+            **params,
+        )
+    except GoogleError as exc:
+        raise ServiceUnavailableError(f"{exc}; try again shortly") from None
     db.batch(
         repo.insert_oauth_state(
             state_hash=state_hash,

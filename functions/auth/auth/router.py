@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -148,8 +149,8 @@ def _callback_url(path: str) -> str:
 
 def _with_binding(response: Response, binding: str) -> Response:
     """Bind the flow to this browser: HttpOnly, SameSite=Lax, Secure except on http://localhost."""
-    base = get_settings().PUBLIC_BASE_URL
-    local_http = base.startswith(("http://localhost", "http://127.0.0.1", "http://[::1]"))
+    parts = urlsplit(get_settings().PUBLIC_BASE_URL)
+    local_http = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
     response.set_cookie(
         BINDING_COOKIE,
         binding,

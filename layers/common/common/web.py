@@ -312,6 +312,9 @@ def create_app(
         allow_origins=settings.CORS_ALLOW_ORIGINS,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
+        # Exact origins only (never *): lets a frontend on another origin of the same site keep the
+        # HttpOnly cookie that binds a calendar connection to its browser (fetch with credentials).
+        allow_credentials=True,
         expose_headers=["Retry-After", "WWW-Authenticate"],
         max_age=600,
     )
