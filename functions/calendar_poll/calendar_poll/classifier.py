@@ -58,9 +58,11 @@ InterviewKind = Literal[
 THRESHOLD: Final = 5
 # The opportunity link needs more than a passing mention of the company in the description.
 MATCH_THRESHOLD: Final = 3
-# Keyword scanning stops here: ATS invitations say what matters early; long pasted agendas and
-# legal footers only cost time.
-MAX_SCAN_CHARS: Final = 4000
+# Words are read in the first MAX_SCAN_CHARS of a description's text (tags removed), links in the first
+# MAX_LINK_CHARS: invitations say what matters early (a video link's boilerplate may come after an
+# agenda); long pasted agendas and legal footers only cost time.
+MAX_SCAN_CHARS: Final = 2500
+MAX_LINK_CHARS: Final = 5000
 
 
 # ---- input -----------------------------------------------------------------------------------------
@@ -293,9 +295,7 @@ def company_domains_for(url: str | None, contact_emails: Iterable[str]) -> list[
     found: list[str] = []
     hosts = [_domain_of(email) for email in contact_emails if "@" in email]
     if url:
-        match = _URL_HOST.search(url if "://" in url else "https://" + url)
-        if match:
-            hosts.append(match.group(1))
+        hosts.extend(host for _, _, host in url_hosts(url if "://" in url else "https://" + url))
     for host in hosts:
         domain = registrable_domain(host)
         if (
@@ -310,8 +310,41 @@ def company_domains_for(url: str | None, contact_emails: Iterable[str]) -> list[
 
 # ---- text ------------------------------------------------------------------------------------------
 
-_URL_HOST: Final = re.compile(r"https?://(?:[^/\s\"'<>@]*@)?([a-z0-9][a-z0-9.-]*[a-z0-9])", re.IGNORECASE)
+# After "://": optional user info, then the host. URLs are found by str.find("://"): a case-insensitive
+# regex over a long description costs ten times more here.
+_AFTER_SCHEME: Final = re.compile(r"(?:[^/\s\"'<>@]*@)?([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])")
 _WORD: Final = re.compile(r"[^\W_]+")
+# ASCII text: lower-case letters and digits stay, every other byte becomes a space (bytes.translate).
+_ASCII_WORDS: Final = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256)
+)
+# Punctuation left after accents are stripped: separators, so most European text takes the ASCII path.
+_UNICODE_SEPARATORS: Final = str.maketrans(
+    dict.fromkeys("\u2013\u2014\u2012\u2015\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb\u2022"
+                  "\u2026\u00b7\u20ac\u00a3\u00a5\u00a9\u00ae\u2122\u00b0\u2192\u2190\u00a0\u202f"
+                  "\u2009\u200b\u00bf\u00a1\u00a7\u00b6\u2010\u2011\u2032\u2033", " ")
+)  # fmt: skip
+
+
+def url_hosts(text: str) -> list[tuple[int, int, str]]:
+    """(start, end of host, lower-case host) of every http(s) URL in `text`."""
+    found = []
+    mark = text.find("://")
+    while mark != -1:
+        if mark >= 4 and text[mark - 4 : mark].lower() == "http":
+            start = mark - 4
+        elif mark >= 5 and text[mark - 5 : mark].lower() == "https":
+            start = mark - 5
+        else:
+            start = -1
+        if start >= 0:
+            match = _AFTER_SCHEME.match(text, mark + 3)
+            if match:
+                found.append((start, match.end(), match.group(1).lower()))
+        mark = text.find("://", mark + 3)
+    return found
+
+
 _COMBINING: Final = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _TAG: Final = re.compile(r"<[^>]{0,300}>")
 _EXTRA_LETTERS: Final = str.maketrans(
@@ -330,7 +363,10 @@ def words(text: str) -> list[str]:
     """The casefolded, accent-free words of `text` ("Zürich-Analytik" -> ["zurich", "analytik"])."""
     if not text.isascii():
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_EXTRA_LETTERS)))
-    return _WORD.findall(text.casefold())
+        text = text.casefold().translate(_UNICODE_SEPARATORS)
+        if not text.isascii():
+            return _WORD.findall(text)
+    return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
 
 
 _LEGAL_SUFFIXES: Final = frozenset(
@@ -475,13 +511,11 @@ _POSITIVE: Final[tuple[_K, ...]] = (
     ("team match", "medium", "hiring_manager"),
     ("interviewer", "medium", None),
     ("interviewers", "medium", None),
-    ("your interviewer", "medium", None),
     ("screen", "medium", "phone_screen"),
     ("screening", "medium", "phone_screen"),
     ("assessment", "medium", None),
     ("application", "medium", None),
     ("candidacy", "medium", None),
-    ("your application", "medium", None),
     # German
     ("vorstellungsgesprach", "strong", None),
     ("bewerbungsgesprach", "strong", None),
@@ -610,7 +644,7 @@ _NEGATIVE: Final[tuple[_K, ...]] = (
             "leetcode", "research", "review notes", "follow up", "thank you note", "thank you notes",
             "thank you email", "send", "apply", "apply to", "submit", "deadline", "work on", "finish",
             "travel", "travel to", "drive", "drive to", "commute", "uber", "taxi", "leave for", "head to",
-            "reminder", "todo", "to do", "vorbereitung", "vorbereiten", "preparer", "preparacion",
+            "reminder", "todo", "vorbereitung", "vorbereiten", "preparer", "preparacion",
             "preparar", "preparacao",
         )
     ),
@@ -622,11 +656,11 @@ _CANDIDATE_WORDS: Final = frozenset(
 )  # fmt: skip
 # Words that say the user sits on the interviewer's side when they appear in a description.
 _INTERVIEWER_DESC: Final = (
-    " scorecard ", " interview kit ", " submit feedback ", " submit your feedback ", " feedback form ",
-    " candidate profile ", " candidate s resume ", " candidate resume ", " interviewer guide ",
-    " leave feedback ", " interview plan for ", " hire no hire ",
+    "scorecard", "interview kit", "submit feedback", "submit your feedback", "feedback form",
+    "candidate profile", "candidate s resume", "candidate resume", "interviewer guide",
+    "leave feedback", "interview plan for", "hire no hire",
 )  # fmt: skip
-_DESC_NEGATIVE: Final = (" webinar ", " podcast ", " livestream ", " unsubscribe ", " episode ", " register ")
+_DESC_NEGATIVE: Final = ("webinar", "podcast", "livestream", "unsubscribe", "episode", "register")
 _RECRUITER_LOCAL: Final = frozenset(
     {
         "recruiting", "recruiter", "recruitment", "recruit", "talent", "talentacquisition", "careers",
@@ -692,31 +726,43 @@ def _by_first_word(items: Iterable[tuple[_Words, Any]]) -> dict[str, tuple[tuple
 
 _ENTRIES: Final[dict[str, _K]] = {entry[0]: entry for entry in (*_POSITIVE, *_NEGATIVE)}
 _KEYWORDS: Final = _by_first_word((tuple(phrase.split()), entry) for phrase, entry in _ENTRIES.items())
+_BODY_MARKERS: Final = _by_first_word(
+    [(tuple(phrase.split()), "body_negative") for phrase in _DESC_NEGATIVE]
+    + [(tuple(phrase.split()), "interviewer_description") for phrase in _INTERVIEWER_DESC]
+)
 
 
 def _scan(
-    tokens: Sequence[str], table: _Table, skip: frozenset[int] = frozenset()
+    tokens: list[str], present: set[str], table: _Table, skip: frozenset[int] = frozenset()
 ) -> list[tuple[int, int, Any]]:
-    """Leftmost-longest, non-overlapping phrase matches as (start, end, value), avoiding `skip` positions."""
+    """Leftmost-longest, non-overlapping phrase matches as (start, end, value), avoiding `skip` positions.
+
+    `present` is set(tokens): only the positions of words that start a phrase are visited.
+    """
+    starts = table.keys() & present
+    if not starts:
+        return []
     found = []
-    position, count = 0, len(tokens)
-    while position < count:
-        candidates = table.get(tokens[position])
-        if candidates is not None and position not in skip:
-            for words, value in candidates:
-                end = position + len(words)
-                if (
-                    end <= count
-                    and tuple(tokens[position:end]) == words
-                    and (not skip or skip.isdisjoint(range(position, end)))
-                ):
-                    found.append((position, end, value))
-                    position = end
-                    break
-            else:
-                position += 1
-        else:
-            position += 1
+    count = len(tokens)
+    free = 0  # matches do not overlap: the next one starts here or later
+    for position in [i for i, token in enumerate(tokens) if token in starts]:
+        if position < free or position in skip:
+            continue
+        for phrase, value in table[tokens[position]]:
+            end = position + len(phrase)
+            if end > count:
+                continue
+            # Second word first: it rejects almost every candidate without building a slice.
+            if end > position + 1 and (
+                tokens[position + 1] != phrase[1]
+                or (end > position + 2 and tokens[position + 2 : end] != list(phrase[2:]))
+            ):
+                continue
+            if skip and not skip.isdisjoint(range(position, end)):
+                continue
+            found.append((position, end, value))
+            free = end
+            break
     return found
 
 
@@ -835,19 +881,21 @@ def classify(
             reasons.append(f"{rule}:{detail}({POINTS[rule]:+d})" if detail else f"{rule}({POINTS[rule]:+d})")
 
     title = words(event.summary)
-    raw_body = event.description[:MAX_SCAN_CHARS]
+    raw_body = event.description[:MAX_LINK_CHARS]
     location = event.location[:500]
-    body = words((_TAG.sub(" ", raw_body) if "<" in raw_body else raw_body) + " \n " + location)
+    text = _TAG.sub(" ", raw_body) if "<" in raw_body else raw_body
+    body = words(text[:MAX_SCAN_CHARS] + " \n " + location)
 
     # Company names first: keywords are read outside them ("Interview at Hotel Tonight" is no hotel).
-    title_names = _scan(title, index.names) if index.names else []
-    body_names = _scan(body, index.names) if index.names else []
-    title_skip = frozenset(i for start, end, _ in title_names for i in range(start, end))
-    body_skip = frozenset(i for start, end, _ in body_names for i in range(start, end))
+    title_words, body_words = set(title), set(body)
+    title_names = _scan(title, title_words, index.names)
+    body_names = _scan(body, body_words, index.names)
+    title_skip = _covered(title_names)
+    body_skip = _covered(body_names)
 
     kinds_title: list[InterviewKind] = []
     blocks: list[str] = []
-    for _, _, (phrase, strength, kind) in _scan(title, _KEYWORDS, title_skip):
+    for _, _, (phrase, strength, kind) in _scan(title, title_words, _KEYWORDS, title_skip):
         if strength == "strong":
             add("title_strong", phrase)
         elif strength == "medium":
@@ -860,13 +908,14 @@ def classify(
             blocks.append(phrase)
         if kind is not None:
             kinds_title.append(kind)
-    if _ONE_ON_ONE.search(event.summary):
+    if "1" in event.summary and _ONE_ON_ONE.search(event.summary):
         add("title_weak_negative", "1:1")
-    for position, word in enumerate(title[:-1]):
-        if word == "interviewing" and title[position + 1] not in _INTERVIEWING_OK:
-            add("interviewer_phrase", "interviewing <someone>")
+    if "interviewing" in title_words:
+        for position, word in enumerate(title[:-1]):
+            if word == "interviewing" and title[position + 1] not in _INTERVIEWING_OK:
+                add("interviewer_phrase", "interviewing <someone>")
     kinds_body: list[InterviewKind] = []
-    for _, _, (phrase, strength, kind) in _scan(body, _KEYWORDS, body_skip):
+    for _, _, (phrase, strength, kind) in _scan(body, body_words, _KEYWORDS, body_skip):
         if strength == "strong":
             add("body_strong", phrase)
         elif strength == "medium":
@@ -875,12 +924,8 @@ def classify(
             continue
         if kind is not None:
             kinds_body.append(kind)
-    if body:
-        padded = " " + " ".join(body) + " "
-        if any(marker in padded for marker in _DESC_NEGATIVE):
-            add("body_negative")
-        if any(marker in padded for marker in _INTERVIEWER_DESC):
-            add("interviewer_description")
+    for _, _, rule in _scan(body, body_words, _BODY_MARKERS):
+        add(rule)
 
     # People and their domains
     user = user_email.lower() if user_email else None
@@ -888,16 +933,14 @@ def classify(
     others = [a for a in event.attendees if not a.is_self and not a.is_resource and a.email != user]
     organizer = event.organizer_email
     organizer_is_user = event.organizer_is_self or (organizer is not None and organizer == user)
-    people = {a.email for a in others}
+    people = {a.email: _address(a.email) for a in others}
     if organizer and not organizer_is_user:
-        people.add(organizer)
-    addresses = [(email, _address(email)) for email in people]
+        people[organizer] = _address(organizer)
+    addresses = list(people.items())
     linked = raw_body + " " + location
-    hosts = [_host(m.group(1).lower()) for m in _URL_HOST.finditer(linked)] if "://" in linked else []
+    hosts = [_host(host) for _, _, host in url_hosts(linked)]
     if event.conference_url:
-        match = _URL_HOST.search(event.conference_url)
-        if match:
-            hosts.append(_host(match.group(1).lower()))
+        hosts.extend(_host(host) for _, _, host in url_hosts(event.conference_url))
     for fact in [a.host for _, a in addresses] + hosts:
         if fact.ats:
             add("ats", fact.ats)
@@ -909,8 +952,8 @@ def classify(
             add("practice_platform")
     if event.has_conference or any(f.conference for f in hosts):
         add("conference")
-    if any(_address(a.email).recruiter or _recruiter_name(a.display_name) for a in others) or (
-        organizer is not None and not organizer_is_user and _address(organizer).recruiter
+    if any(address.recruiter for _, address in addresses) or any(
+        _recruiter_name(a.display_name) for a in others if a.display_name
     ):
         add("recruiter_attendee")
     if any(a.company and a.registrable != own_domain for _, a in addresses):
@@ -918,15 +961,15 @@ def classify(
     internal = (
         own_domain is not None
         and bool(others)
-        and (organizer_is_user or (organizer is not None and _address(organizer).registrable == own_domain))
-        and all(_address(a.email).registrable == own_domain for a in others)
+        and (organizer_is_user or (organizer is not None and people[organizer].registrable == own_domain))
+        and all(people[a.email].registrable == own_domain for a in others)
     )
 
     # Opportunities
-    best, match_rules = _match(index, title_names, body_names, addresses, title, body)
+    best, match_rules = _match(index, title_names, body_names, addresses, title_words, body_words)
     for rule in match_rules:
         add(rule)
-    if "company_in_title" in points and not _MEETING_WORDS.isdisjoint(title):
+    if "company_in_title" in points and not _MEETING_WORDS.isdisjoint(title_words):
         add("company_chat")
     # The employer's own address can be an opportunity's (an internal move): then it is not internal.
     if internal and "contact" not in points and "company_domain" not in points:
@@ -958,6 +1001,13 @@ def classify(
         kind=kind,
         reasons=tuple(reasons),
     )
+
+
+def _covered(matches: list[tuple[int, int, Any]]) -> frozenset[int]:
+    return frozenset(i for start, end, _ in matches for i in range(start, end)) if matches else _NOTHING
+
+
+_NOTHING: Final[frozenset[int]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -1021,8 +1071,8 @@ def _match(
     title_names: list[tuple[int, int, Any]],
     body_names: list[tuple[int, int, Any]],
     addresses: list[tuple[str, _Address]],
-    title: list[str],
-    body: list[str],
+    title_words: set[str],
+    body_words: set[str],
 ) -> tuple[str | None, list[str]]:
     """The best opportunity (or None) and the opportunity rules that fired for it."""
     if not index.hints:
@@ -1057,7 +1107,7 @@ def _match(
     leaders = sorted(p for p in scores if scores[p] == top)
     if len(leaders) > 1:
         # Two roles at one company: the one whose role words the event uses; else the earlier hint.
-        words = set(title) | set(body)
+        words = title_words | body_words
         leaders.sort(key=lambda p: -len(index.roles[p] & words))
     winner = leaders[0]
     return index.hints[winner].id, fired[winner]
@@ -1175,11 +1225,10 @@ def _conference_url(event: Mapping[str, Any], location: str, description: str) -
         uri = _text(point.get("uri"))
         if uri and point.get("entryPointType", "video") == "video":
             return uri
-    for text in (location, description[:MAX_SCAN_CHARS]):
-        for match in _URL_HOST.finditer(text):
-            if _in_set(match.group(1).lower(), CONFERENCE_HOSTS):
-                end = match.end()
+    for text in (location, description[:MAX_LINK_CHARS]):
+        for start, end, host in url_hosts(text):
+            if _in_set(host, CONFERENCE_HOSTS):
                 while end < len(text) and not text[end].isspace() and text[end] not in "\"'<>)]":
                     end += 1
-                return text[match.start() : end]
+                return text[start:end]
     return None
