@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 import time
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.classifier import DATA, detect, load, score
 from calendar_poll import classifier
@@ -25,6 +29,8 @@ from calendar_poll.classifier import (
     fold,
     index_opportunities,
     registrable_domain,
+    url_hosts,
+    words,
 )
 
 ME = "alex.rivera@gmail.com"
@@ -516,6 +522,70 @@ def test_fold() -> None:
     )
     assert fold("Øresund ŁÓDŹ Straße") == " oresund lodz strasse "
     assert fold("") == " "
+
+
+def _reference_words(text: str) -> list[str]:
+    """words() without its fast paths: NFKD, accents dropped, casefold, then a Unicode-aware regex."""
+    stripped = classifier._COMBINING.sub(
+        "", unicodedata.normalize("NFKD", text.translate(classifier._EXTRA_LETTERS))
+    )
+    return re.findall(r"[^\W_]+", stripped.casefold())
+
+
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
+    | st.text(alphabet="aZ09 _-:;.,<>/@\n\t", max_size=60)
+)
+def test_the_fast_word_split_agrees_with_the_unicode_regex(text: str) -> None:
+    assert words(text) == _reference_words(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Entretien d\u2019embauche \u2013 Cr\u00e9dit Lumi\u00e8re",
+        "Stra\u00dfe \u00a0 \u00bfQu\u00e9?",
+        "\u4f1a\u8bae interview \U0001f37b",
+    ],
+)
+def test_the_fast_word_split_on_typical_non_ascii_titles(text: str) -> None:
+    assert words(text) == _reference_words(text)
+
+
+def _reference_scan(tokens: list[str], table: Any, skip: frozenset[int]) -> list[tuple[int, int, Any]]:
+    found, position = [], 0
+    while position < len(tokens):
+        for phrase, value in table.get(tokens[position], ()) if position not in skip else ():
+            end = position + len(phrase)
+            if tuple(tokens[position:end]) == phrase and skip.isdisjoint(range(position, end)):
+                found.append((position, end, value))
+                position = end
+                break
+        else:
+            position += 1
+    return found
+
+
+_VOCABULARY = sorted(
+    {word for phrase in classifier._ENTRIES for word in phrase.split()} | {"acme", "x", "the"}
+)
+
+
+@given(st.lists(st.sampled_from(_VOCABULARY), max_size=25), st.frozensets(st.integers(0, 24), max_size=4))
+def test_the_phrase_scan_finds_leftmost_longest_matches(tokens: list[str], skip: frozenset[int]) -> None:
+    assert classifier._scan(tokens, set(tokens), classifier._KEYWORDS, skip) == _reference_scan(
+        tokens, classifier._KEYWORDS, skip
+    )
+
+
+def test_url_hosts() -> None:
+    text = (
+        "Join HTTPS://Acme.Zoom.US/j/1 or http://user:pw@host.example:8080/x, not ftp://a.b or mailto:c@d.e"
+    )
+    assert [host for _, _, host in url_hosts(text)] == ["acme.zoom.us", "host.example"]
+    assert url_hosts("://nothing https:// http") == []
+    ((start, end, _),) = url_hosts("see <https://meet.google.com/abc-defg>")
+    assert "see <https://meet.google.com/abc-defg>"[start:end] == "https://meet.google.com"
 
 
 # ---- privacy, purity, speed ----------------------------------------------------------------------
