@@ -279,3 +279,23 @@ def test_fan_out_hands_out_every_connected_user_and_resumes_after_a_cut(client: 
     assert handed[:10] == users[:10]
     assert sorted(handed[10:]) == users  # everyone, once per round, starting after the cut
     assert handed[10:25] == users[10:]
+
+
+def test_an_interview_event_renamed_into_a_personal_one_keeps_none_of_its_new_content(
+    client: TestClient, google: FakeGoogle, isolated_env: Any
+) -> None:
+    headers = auth_headers(client, "ada@example.com")
+    user_id = me(client, headers)["id"]
+    connect(google, user_id)
+    start = (utc_now() + timedelta(days=2)).replace(microsecond=0)
+    calendar = google.calendar(USER)
+    calendar.add_event(start=start, summary="Technical interview with Umbrella", event_id="evt-u")
+    sync(user_id)
+    calendar.update_event("evt-u", summary="Dentist checkup Quibblewick", location="Molar Street 9")
+    result = sync(user_id)
+    assert result.cancelled == 1
+    (row,) = calendar_interviews(user_id)
+    assert row["outcome"] == "cancelled"
+    assert row["title"] == "Technical interview with Umbrella" and row["location"] is None
+    raw = b"".join(path.read_bytes() for path in isolated_env.glob("tracker.db*"))
+    assert b"Quibblewick" not in raw and b"Molar Street" not in raw

@@ -173,6 +173,7 @@ def sync_user(
 
     existing = repo.by_event(repo.rows(interview_result))
     index = index_opportunities(_hints(repo.rows(opportunity_result)))
+    email = connection["email"]
     statements: list[Statement] = []
     added = updated = cancelled = 0
     for raw in listing.events:
@@ -187,6 +188,16 @@ def sync_user(
             continue
         if known is not None:
             values = interview_values(event)
+            if (
+                values["title"] != known["title"]
+                and not classify(event, index, user_email=email).is_interview
+            ):
+                # Renamed into something that is not an interview (a personal event now): keep none of
+                # its new content; the interview is off.
+                if known["outcome"] != "cancelled":
+                    statements.append(repo.cancel(user_id=user_id, interview_id=known["id"], now=now_iso))
+                    cancelled += 1
+                continue
             outcome = "pending" if known["outcome"] == "cancelled" else None  # the event is back on
             if any(values[name] != known[name] for name in repo.CALENDAR_OWNED) or outcome:
                 statements.append(
@@ -211,7 +222,7 @@ def sync_user(
             continue
         if event.all_day or event.start is None or event.start < now - timedelta(days=1):
             continue
-        detection = classify(event, index, user_email=connection["email"])
+        detection = classify(event, index, user_email=email)
         if not detection.is_interview:
             continue  # not an interview: forgotten here
         interview_id = new_id()
