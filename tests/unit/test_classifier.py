@@ -609,6 +609,14 @@ def test_reasons_never_contain_event_content_or_company_names() -> None:
         assert forbidden not in text, found.reasons
 
 
+def test_clear_caches_forgets_addresses() -> None:
+    run(google("Call", attendees=("someone@corp.example",)))
+    assert classifier._address.cache_info().currsize > 0
+    classifier.clear_caches()
+    assert classifier._address.cache_info().currsize == 0
+    assert classifier._recruiter_name.cache_info().currsize == 0
+
+
 def test_the_classifier_is_pure_standard_library_without_output() -> None:
     source = Path(classifier.__file__).read_text(encoding="utf-8")
     tree = ast.parse(source)

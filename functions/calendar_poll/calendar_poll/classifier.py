@@ -1003,6 +1003,13 @@ def classify(
     )
 
 
+def clear_caches() -> None:
+    """Forget the addresses and names seen so far (kept in memory only; call between users if wanted)."""
+    _address.cache_clear()
+    _host.cache_clear()
+    _recruiter_name.cache_clear()
+
+
 def _covered(matches: list[tuple[int, int, Any]]) -> frozenset[int]:
     return frozenset(i for start, end, _ in matches for i in range(start, end)) if matches else _NOTHING
 
