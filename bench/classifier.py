@@ -4,7 +4,7 @@
 
 Quality: precision, recall and F1 of `is_interview`, opportunity-match accuracy (among true interviews
 the classifier found) and kind accuracy, for the whole set and its tuning and holdout splits
-(tests/data/calendar_events.json; the holdout was not looked at while the rules were written).
+(tests/fixtures/calendar_events.json; the holdout was not looked at while the rules were written).
 Speed: `classify` over `--events` events drawn from the set (parsed once; a fresh id each) against the
 fixture's opportunities padded to `--opportunities` hints, indexed once as the sync engine does.
 `--misses` lists the ids and rule names of wrong answers (never event text).
@@ -32,7 +32,7 @@ from calendar_poll.classifier import (
     index_opportunities,
 )
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "calendar_events.json"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "calendar_events.json"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The calendar interview classifier: each rule, the parser's robustness, privacy of its reasons, and
-precision/recall on the labelled event set (tests/data/calendar_events.json)."""
+precision/recall on the labelled event set (tests/fixtures/calendar_events.json)."""
 
 from __future__ import annotations
 
