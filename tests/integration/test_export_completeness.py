@@ -143,11 +143,13 @@ EXPORT_MAP: dict[str, Exported | str] = {
     ),
     "exports": "the ledger of export files themselves: " + INTERNAL,
     "schema_migrations": "the schema's version: no user data",
+    "poll_state": "where the scheduled calendar poll resumes (a position in the user ids): no user's data",
 }
 # Tables without user_id: how account deletion reaches their rows.
 DELETION_MAP = {
     "login_failures": "cleared by the email's HMAC key (checked below)",
     "schema_migrations": "no user data",
+    "poll_state": "the poll's resume position: at most a user id as a cursor, never their data",
     **{name: "derived index: the byte search below covers it" for name in EXPORT_MAP if "_fts" in name},
 }
 

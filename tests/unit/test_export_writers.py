@@ -53,16 +53,37 @@ def test_csv_cells(value: Any, cell: str) -> None:
     assert writers.csv_cell(value) == cell
 
 
-def _content(pages: dict[str, list[list[dict[str, Any]]]]) -> writers.ExportContent:
-    collections = tuple(writers.Collection(name, ("id", "body", "tags"), pages[name]) for name in pages)
+FIELDS = ("id", "body", "tags")
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "tags": json.loads(row["tags"])}
+
+
+def _rows(pages: list[list[dict[str, Any]]], *, as_cells: bool) -> list[list[tuple[Any, ...]]]:
+    """Items as the repository reads them: tuples in field order, lists as JSON text; for CSV, texts
+    escaped (in SQL there; csv_cell here, which test_the_sql_escape_is_csv_cell shows to be the same)."""
+    cell = writers.csv_cell if as_cells else (lambda value: value)
+    return [
+        [(cell(i["id"]), cell(i["body"]), json.dumps(i["tags"], ensure_ascii=False)) for i in page]
+        for page in pages
+    ]
+
+
+def _content(
+    pages: dict[str, list[list[dict[str, Any]]]], *, as_cells: bool = False
+) -> writers.ExportContent:
+    collections = tuple(
+        writers.Collection(name, FIELDS, _rows(pages[name], as_cells=as_cells), _item) for name in pages
+    )
     return writers.ExportContent(
         "2026-01-02T03:04:05.000000Z", USER, PROFILE, {"connected": False}, collections
     )
 
 
 # A text that starts with a quote then a formula character reads back ambiguously from CSV (OWASP's escape
-# is one-way; the JSON export is the lossless one): not generated here.
-texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40).filter(
+# is one-way; the JSON export is the lossless one): not generated here. Stored text never holds NUL.
+texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40).filter(
     lambda t: not t.startswith("'")
 )
 items = st.lists(st.fixed_dictionaries({"id": texts, "body": texts, "tags": st.lists(texts, max_size=3)}))
@@ -85,7 +106,7 @@ def test_any_content_makes_valid_json_and_a_readable_zip(first: list[Any], secon
     assert document["notes"] == [item for page in first for item in page]
     assert document["activity"] == [item for page in second for item in page]
 
-    raw = b"".join(writers.csv_zip(_content({"notes": first, "activity": second})))
+    raw = b"".join(writers.csv_zip(_content({"notes": first, "activity": second}, as_cells=True)))
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         assert archive.testzip() is None
         _, rows = csv_rows(archive.read("notes.csv"))
@@ -95,10 +116,10 @@ def test_any_content_makes_valid_json_and_a_readable_zip(first: list[Any], secon
         assert {key: cell_value(row[key], item[key]) for key in item} == item
 
 
-def _counted(pulled: list[int], count: int) -> Iterator[list[dict[str, Any]]]:
+def _counted(pulled: list[int], count: int) -> Iterator[list[tuple[Any, ...]]]:
     for number in range(count):
         pulled.append(number)
-        yield [{"id": f"{number:06d}", "body": secrets.token_hex(500)}]
+        yield [(f"{number:06d}", secrets.token_hex(500))]
 
 
 @pytest.mark.parametrize("write", [writers.json_document, writers.csv_zip])
@@ -111,7 +132,7 @@ def test_writers_stream_page_by_page(write: Any) -> None:
         USER,
         PROFILE,
         {},
-        (writers.Collection("notes", ("id", "body"), _counted(pulled, 1000)),),
+        (writers.Collection("notes", ("id", "body"), _counted(pulled, 1000), dict),),
     )
     produced = 0
     produced_by_half = 0
@@ -197,3 +218,21 @@ def test_keys_cannot_escape_the_store(tmp_path: Path, key: str) -> None:
     for prefix in ("../", "..", "a/b/"):
         with pytest.raises(ValueError, match="storage key"):
             store.delete_prefix(prefix)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(texts, st.text(alphabet="=+-@\t\r' a", max_size=5), st.none(), st.integers(-(2**31), 2**31 - 1))
+)
+def test_the_sql_escape_is_csv_cell(value: Any) -> None:
+    """export.repository.csv_value (SQLite, for the collections) and csv_cell (Python, for the user and
+    profile rows) escape alike."""
+    import libsql
+
+    from export.repository import csv_value
+
+    connection = libsql.connect(":memory:")
+    connection.execute("CREATE TABLE t (v)")
+    connection.execute("INSERT INTO t (v) VALUES (?)", (value,))
+    (escaped,) = connection.execute(f"SELECT {csv_value('v')} FROM t").fetchone()
+    assert ("" if escaped is None else str(escaped)) == writers.csv_cell(value)

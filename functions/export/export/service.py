@@ -82,13 +82,13 @@ def _as_is(row: Row) -> Row:
     return row
 
 
-_VIEWS: dict[str, tuple[Callable[[Row], Row], tuple[str, ...]]] = {
-    "opportunities": (_opportunity, ()),
-    "interviews": (_interview, ()),
-    "contacts": (_contact, ("opportunity_ids",)),
-    "notes": (_as_is, ()),
-    "activity": (_as_is, ()),
-    "preps": (prep_view, ()),
+_VIEWS: dict[str, Callable[[Row], Row]] = {
+    "opportunities": _opportunity,
+    "interviews": _interview,
+    "contacts": _contact,
+    "notes": _as_is,
+    "activity": _as_is,
+    "preps": prep_view,
 }
 
 
@@ -115,20 +115,25 @@ def profile_view(row: Row | None) -> Row:
 # ---- reading ----------------------------------------------------------------------------------------
 
 
-def _pages(db: Database, collection: repo.Collection, *, user_id: str) -> Iterator[list[Row]]:
-    """The caller's rows of one collection, as API items, a keyset page at a time."""
-    view = _VIEWS[collection.name][0]
+def _pages(
+    db: Database, collection: repo.Collection, *, user_id: str, for_csv: bool
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The caller's rows of one collection, a keyset page at a time (for CSV: as CSV cells)."""
     after: tuple[Any, ...] | None = None
+    positions = [collection.fields.index(column) for column in collection.order]
     while True:
-        stmt = repo.page(collection, user_id=user_id, after=after)
-        rows = db.execute(stmt.sql, stmt.params).all()
-        if not rows:
+        stmt = repo.page(collection, user_id=user_id, after=after, for_csv=for_csv)
+        result = db.execute(stmt.sql, stmt.params)
+        if not result.rows:
             return
-        after = tuple(rows[-1][column] for column in collection.order)
-        yield [view(row) for row in rows]
+        assert result.columns == collection.fields, (result.columns, collection.fields)
+        after = tuple(result.rows[-1][position] for position in positions)
+        yield result.rows
 
 
-def read_content(db: Database, *, user_id: str, now: datetime) -> writers.ExportContent:
+def read_content(
+    db: Database, *, user_id: str, now: datetime, for_csv: bool = False
+) -> writers.ExportContent:
     """Everything of the user, with the collections still to be read (lazily, page by page)."""
     user, profile, calendar = db.batch(repo.account_statements(user_id))
     user_row = user.first()
@@ -137,8 +142,9 @@ def read_content(db: Database, *, user_id: str, now: datetime) -> writers.Export
     collections = tuple(
         writers.Collection(
             name=collection.name,
-            fields=collection.columns + _VIEWS[collection.name][1],
-            pages=_pages(db, collection, user_id=user_id),
+            fields=collection.fields,
+            pages=_pages(db, collection, user_id=user_id, for_csv=for_csv),
+            item=_VIEWS[collection.name],
         )
         for collection in repo.COLLECTIONS
     )
@@ -212,7 +218,7 @@ def create_export(
     store.prune(user_prefix(user_id), older_than=now - KEEP_FOR)
     name = filename(export_format, now)
     try:
-        content = read_content(db, user_id=user_id, now=now)
+        content = read_content(db, user_id=user_id, now=now, for_csv=export_format == "csv")
         write = writers.json_document if export_format == "json" else writers.csv_zip
         measured = _Measured(write(content))
         store.put(key, measured, content_type=_MEDIA[export_format], filename=name)

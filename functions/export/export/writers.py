@@ -7,7 +7,9 @@ neither holds more than one page of the user's data.
   `profile.csv` and `user.csv`, UTF-8 without BOM, header row first. Lists and objects are JSON text,
   null is an empty cell, booleans are `true`/`false`. A text cell that starts with `=`, `+`, `-`, `@`, tab
   or carriage return gets a leading `'` (OWASP, CSV injection), so a spreadsheet shows it as text
-  instead of running it as a formula.
+  instead of running it as a formula: `csv_cell` here for the user and profile rows, the same rule in
+  SQL for the collections' rows (export.repository.csv_value). The escape is one-way: the JSON export
+  is the lossless one.
 """
 
 from __future__ import annotations
@@ -16,19 +18,27 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 FORMAT_VERSION = 1
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# zlib level (bench/export.py measures the trade-off).
+COMPRESS_LEVEL = 1
+_FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 
 
 @dataclass(frozen=True)
 class Collection:
+    """One collection: its fields, and its rows a page at a time as tuples in field order. JSON turns each
+    row (as a dict) into its API item with `item`; CSV writes the rows as they come, so for CSV they are
+    read as cells already (export.repository.csv_value: formula-escaped text, true/false, lists as the
+    JSON text the database holds)."""
+
     name: str
     fields: tuple[str, ...]
-    pages: Iterable[list[dict[str, Any]]]
+    pages: Iterable[list[tuple[Any, ...]]]
+    item: Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -55,9 +65,11 @@ def json_document(content: ExportContent) -> Iterator[bytes]:
     for collection in content.collections:
         yield f",\n{_json(collection.name)}: [".encode()
         separator = "\n"
-        for items in collection.pages:
-            if items:
-                yield (separator + ",\n".join(_json(item) for item in items)).encode()
+        fields, item = collection.fields, collection.item
+        for rows in collection.pages:
+            if rows:
+                text = ",\n".join(_json(item(dict(zip(fields, row, strict=True)))) for row in rows)
+                yield (separator + text).encode()
                 separator = ",\n"
         yield b"\n]"
     yield f',\n"calendar": {_json(content.calendar)}}}\n'.encode()
@@ -65,6 +77,8 @@ def json_document(content: ExportContent) -> Iterator[bytes]:
 
 def csv_cell(value: Any) -> str:
     """One value as CSV text (module docstring)."""
+    if value.__class__ is str:  # the common case first: this runs for every cell
+        return "'" + value if value[:1] in _FORMULA_TRIGGERS else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -72,9 +86,7 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     text = _json(value) if isinstance(value, list | dict) else str(value)
-    if text.startswith(_FORMULA_TRIGGERS):
-        return "'" + text
-    return text
+    return "'" + text if text[:1] in _FORMULA_TRIGGERS else text
 
 
 class _Sink(io.RawIOBase):
@@ -98,36 +110,28 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def _members(content: ExportContent) -> Iterator[tuple[str, tuple[str, ...], Iterable[list[dict[str, Any]]]]]:
+def _members(content: ExportContent) -> Iterator[tuple[str, tuple[str, ...], Iterable[list[Any]]]]:
     for collection in content.collections:
         yield f"{collection.name}.csv", collection.fields, collection.pages
-    yield "profile.csv", tuple(content.profile), [[content.profile]]
-    yield "user.csv", tuple(content.user), [[content.user]]
+    for name, single in (("profile", content.profile), ("user", content.user)):
+        yield f"{name}.csv", tuple(single), [[[csv_cell(value) for value in single.values()]]]
 
 
-def csv_zip(content: ExportContent, *, compresslevel: int = 6) -> Iterator[bytes]:
+def csv_zip(content: ExportContent, *, compresslevel: int | None = None) -> Iterator[bytes]:
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as archive:
+    level = COMPRESS_LEVEL if compresslevel is None else compresslevel
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
         for name, fields, pages in _members(content):
-            info = zipfile.ZipInfo(name, date_time=_zip_time(content.exported_at))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
             # force_zip64: the size is unknown while streaming, and a member may pass 2 GiB.
-            with archive.open(info, "w", force_zip64=True) as member:
-                text = io.TextIOWrapper(member, encoding="utf-8", newline="", write_through=True)
+            with archive.open(name, "w", force_zip64=True) as member:
+                text = io.TextIOWrapper(member, encoding="utf-8", newline="")
                 writer = csv.writer(text)
                 writer.writerow(fields)
-                for items in pages:
-                    writer.writerows([csv_cell(item[field]) for field in fields] for item in items)
+                for rows in pages:
+                    writer.writerows(rows)
+                    text.flush()
                     yield sink.take()
+                text.flush()
                 text.detach()  # the member is closed by its `with`, not by the wrapper
         yield sink.take()
     yield sink.take()  # the central directory, written on close
-
-
-def _zip_time(exported_at: str) -> tuple[int, int, int, int, int, int]:
-    """ZIP's DOS timestamp of the export time (RFC 3339 UTC text)."""
-    date, time = exported_at[:10], exported_at[11:19]
-    year, month, day = (int(part) for part in date.split("-"))
-    hour, minute, second = (int(part) for part in time.split(":"))
-    return (year, month, day, hour, minute, second)
