@@ -79,6 +79,11 @@ def open_database(url: str, auth_token: str | None = None) -> Database:
         from common.db.embedded import EmbeddedDatabase
 
         return EmbeddedDatabase(url.removeprefix("file:"))
+    if url.lower().startswith(("libsql://", "https://", "http://")):
+        # Turso / a libSQL server over Hrana v3 HTTP; http:// is accepted for loopback hosts only.
+        from common.db.remote import RemoteDatabase
+
+        return RemoteDatabase(url, auth_token)
     raise DatabaseError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]!r}")
 
 
