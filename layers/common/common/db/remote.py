@@ -227,7 +227,9 @@ class RemoteDatabase:
             body = json.dumps({"baton": None, "requests": requests}, allow_nan=False).encode()
         except ValueError as exc:  # NaN or infinity: SQLite has no such value to store
             raise DatabaseError(f"value cannot be sent: {exc}") from exc
-        for attempt in (1, 2):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 status, payload = self._post(body)
             except _TransportError as exc:
@@ -242,7 +244,6 @@ class RemoteDatabase:
                 time.sleep(_RETRY_DELAY_SECONDS)
                 continue
             raise _http_error(status, payload)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _post(self, body: bytes) -> tuple[int, bytes]:
         connection = self._acquire()
@@ -251,8 +252,7 @@ class RemoteDatabase:
             conn = connection.http
             if conn.sock is None:
                 conn.connect()  # separately, so that a failure here is known to have sent nothing
-                if conn.sock is not None:  # a pipeline is one small write; never wait for an ACK
-                    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                _no_delay(conn)
             sent = True
             conn.request("POST", self._endpoint.path, body=body, headers=self._headers)
             response = conn.getresponse()
@@ -300,6 +300,13 @@ class RemoteDatabase:
                 self._idle.append(connection)
                 return
         connection.close()
+
+
+def _no_delay(conn: http.client.HTTPConnection) -> None:
+    """A pipeline is one small write: send it now rather than wait for an ACK (Nagle)."""
+    sock = conn.sock
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 # ---- encoding ------------------------------------------------------------------------------------
