@@ -17,6 +17,8 @@ from common.queue import get_job_queue
 from common.settings import get_settings
 from common.tokens import get_token_service
 
+pytest_plugins = ("tests.remote_backend",)  # --db=remote: the suite against the Hrana test server
+
 PASSWORD = "correct horse battery staple"
 
 

@@ -154,6 +154,48 @@ def _sqlite_error(exc: Exception) -> _StreamError:
     return _StreamError(f"SQLite error: {message}", code)
 
 
+def _placeholders(sql: str) -> list[int]:
+    """Offsets of the bare `?` parameters in `sql` (outside strings, quoted names and comments)."""
+    found: list[int] = []
+    index, length = 0, len(sql)
+    closing = {"'": "'", '"': '"', "`": "`", "[": "]"}
+    while index < length:
+        char = sql[index]
+        if char in closing:
+            end = sql.find(closing[char], index + 1)
+            index = length if end < 0 else end + 1  # a doubled quote is two adjacent strings: same effect
+        elif sql.startswith("--", index):
+            end = sql.find("\n", index)
+            index = length if end < 0 else end + 1
+        elif sql.startswith("/*", index):
+            end = sql.find("*/", index + 2)
+            index = length if end < 0 else end + 2
+        else:
+            if char == "?" and not sql[index + 1 : index + 2].isdigit():
+                found.append(index)
+            index += 1
+    return found
+
+
+def _bind(sql: str, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """Work around the libsql Python binding (0.1.11), which binds an int outside the int32 range as
+    a REAL: a libSQL server keeps every 64-bit integer exact, so such a value goes in as text inside
+    `CAST(? AS INTEGER)`, which SQLite converts exactly."""
+    big = {i for i, v in enumerate(args) if isinstance(v, int) and not -(2**31) <= v < 2**31}
+    if not big:
+        return sql, args
+    positions = _placeholders(sql)
+    if len(positions) != len(args):
+        return sql, args  # numbered or named parameters: leave them to the engine
+    parts, last = [], 0
+    for i, position in enumerate(positions):
+        parts.append(sql[last:position])
+        parts.append("CAST(? AS INTEGER)" if i in big else "?")
+        last = position + 1
+    parts.append(sql[last:])
+    return "".join(parts), tuple(str(v) if i in big else v for i, v in enumerate(args))
+
+
 def _statement_count(sql: str) -> int:
     """How many statements `sql` holds (libSQL's server refuses none and more than one)."""
     count, start = 0, 0
@@ -241,7 +283,7 @@ class _Stream:
         args = tuple(_decode(value) for value in stmt.get("args") or [])
         started = time.perf_counter()
         try:
-            cursor = self.conn.execute(sql, args)
+            cursor = self.conn.execute(*_bind(sql, args))
             description = cursor.description
             rows = cursor.fetchall() if description else []
         except ValueError as exc:
@@ -389,8 +431,8 @@ class HranaServer(ThreadingHTTPServer):
         for baton in [b for b, s in self.streams.items() if s.expires < now]:
             self.streams.pop(baton).close()
 
-    def pipeline(self, name: str | None, body: Any) -> tuple[dict[str, Any], str]:
-        """Run a pipeline; returns (response body, what the fault plan says to do after: "" or "drop")."""
+    def pipeline(self, name: str | None, body: Any) -> tuple[dict[str, Any], bool]:
+        """Run a pipeline; returns (response body, whether to drop the connection instead of answering)."""
         if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
             raise _HttpError(400, "body must be {baton, requests}", "PROTO_INVALID")
         with self.lock:
@@ -407,7 +449,7 @@ class HranaServer(ThreadingHTTPServer):
         if fault.get("status"):
             raise _HttpError(int(fault["status"]), "injected failure", "INJECTED")
         if fault.get("drop") == "before":
-            return {}, "drop"
+            return {}, True
         with self.lock:
             baton = body.get("baton")
             if baton is None:
@@ -428,7 +470,7 @@ class HranaServer(ThreadingHTTPServer):
                 new_baton = secrets.token_urlsafe(24)
                 stream.expires = time.monotonic() + STREAM_TTL_SECONDS
                 self.streams[new_baton] = stream
-        return {"baton": new_baton, "base_url": None, "results": results}, fault.get("drop") or ""
+        return {"baton": new_baton, "base_url": None, "results": results}, fault.get("drop") == "after"
 
     def stats(self, name: str | None) -> dict[str, Any]:
         with self.lock:
@@ -511,8 +553,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif rest == "/v3/pipeline":
                 if not self._authorised():
                     raise _HttpError(401, "Unauthorized: invalid or missing token", "UNAUTHORIZED")
-                response, after = self.server.pipeline(name, body)
-                if after == "drop":
+                response, drop = self.server.pipeline(name, body)
+                if drop:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
