@@ -171,8 +171,12 @@ def test_batch_is_atomic_and_one_round_trip(
     assert log["requests"] == ["batch", "close"]
     assert log["sql"][0] == "BEGIN IMMEDIATE"
     assert log["sql"][-2:] == ["COMMIT", "ROLLBACK"]
+    reads = db.batch([Statement("SELECT count(*) FROM parent"), Statement("SELECT max(id) FROM parent")])
+    assert [r.scalar() for r in reads] == [2, "b"]
+    assert hrana_server.stats(name)["log"][1]["sql"][0] == "BEGIN DEFERRED"  # reads leave writers alone
+    hrana_server.reset_stats(name)
     assert db.batch([]) == []
-    assert hrana_server.pipelines(name) == 1  # an empty batch costs nothing
+    assert hrana_server.pipelines(name) == 0  # an empty batch costs nothing
 
 
 def test_execute_is_one_pipeline_that_closes_its_stream(

@@ -6,10 +6,11 @@ fresh stream and closes it in the same pipeline, so no baton is ever carried bet
 transaction spans two round trips:
 
 - `execute`: one pipeline `[execute, close]`.
-- `batch`: one pipeline `[batch, close]`, the Hrana batch being `BEGIN IMMEDIATE`, each statement
-  conditioned on the previous step having succeeded while still inside the transaction, `COMMIT`
-  conditioned the same way on the last statement, and `ROLLBACK` when the commit did not happen (the
-  pattern libSQL's own clients use). Either every statement commits or none does.
+- `batch`: one pipeline `[batch, close]`, the Hrana batch being `BEGIN IMMEDIATE` (`BEGIN DEFERRED`
+  when every statement is a SELECT), each statement conditioned on the previous step having
+  succeeded while still inside the transaction, `COMMIT` conditioned the same way on the last
+  statement, and `ROLLBACK` when the commit did not happen (the pattern libSQL's own clients use).
+  Either every statement commits or none does.
 
 Values travel typed: integers as decimal strings (64-bit safe), floats as JSON numbers, text, blobs in
 base64, null. Errors map to the port's: SQLITE_CONSTRAINT -> ConstraintError (with the constraint
@@ -171,7 +172,11 @@ class RemoteDatabase:
         if not statements:
             return []
         n = len(statements)
-        steps: list[dict[str, Any]] = [{"stmt": {"sql": "BEGIN IMMEDIATE"}}]
+        read_only = all(_is_read_only(s.sql) for s in statements)
+        # Writers take the write lock up front (as the embedded driver does: no lock upgrade to fail
+        # half way); a batch of reads only needs a consistent snapshot and leaves writers alone.
+        begin = "BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE"
+        steps: list[dict[str, Any]] = [{"stmt": {"sql": begin}}]
         for index, statement in enumerate(statements, start=1):
             steps.append({"condition": _in_transaction_after(index - 1), "stmt": _stmt(*_unpack(statement))})
         steps.append({"condition": _in_transaction_after(n), "stmt": {"sql": "COMMIT"}})
@@ -188,7 +193,6 @@ class RemoteDatabase:
                 "stmt": {"sql": "ROLLBACK"},
             }
         )
-        read_only = all(_is_read_only(s.sql) for s in statements)
         results = self._pipeline([{"type": "batch", "batch": {"steps": steps}}, {"type": "close"}], read_only)
         outcome = _stream_response(results[0], "batch").get("result")
         if not isinstance(outcome, dict):
