@@ -5,9 +5,11 @@ Imported into tests/conftest.py. With `--db=remote`, one Hrana server subprocess
 DATABASE_URL=http://127.0.0.1:<port>/db/<name> and DATABASE_AUTH_TOKEN, so the application reaches
 its data only through `common.db.remote` (Hrana pipelines over HTTP), migrations included.
 
-Tests that inspect the embedded database files themselves (byte searches for deleted data, file
-modes) say so with `@pytest.mark.embedded_db`; they are skipped under `--db=remote`, where the data
-lives in the server (in production Turso manages storage).
+The server keeps that database in the test's own data dir (`tracker.db`, as embedded would), so a
+test that searches the stored bytes for a secret still checks what the app sent to the database.
+Tests about how the embedded files themselves are kept (deleted rows purged from the file and its
+WAL, owner-only file modes) say so with `@pytest.mark.embedded_db`; they are skipped under
+`--db=remote`, where storage is the server's (in production, Turso's).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import pytest
 from tests.fakes.hrana_server import HranaProcess
 
 EMBEDDED_ONLY_REASON = (
-    "reads the embedded database files directly; under --db=remote the data lives in the Hrana server"
+    "checks how the embedded driver keeps its files (purged deletions, file modes); under --db=remote "
+    "storage is the server's"
 )
 
 
@@ -71,7 +74,9 @@ def remote_database(
 
     server: HranaProcess = request.getfixturevalue("hrana_server")
     name = f"t{uuid.uuid4().hex}"
+    server.attach(name, isolated_env / "tracker.db")
     monkeypatch.setenv("DATABASE_URL", server.url(name))
     monkeypatch.setenv("DATABASE_AUTH_TOKEN", server.token or "")
     reset_caches()
     yield name
+    server.detach(name)

@@ -27,7 +27,9 @@ Test hooks (no authentication, loopback only): `GET {db}/_stats` returns
 answered or not), `POST {db}/_stats/reset`, and `POST {db}/_faults` with a JSON list of faults the
 next pipeline POSTs consume, one each: `{"delay": seconds}`, `{"status": 503}` (answered before
 executing anything), `{"drop": "before"|"after"}` (close the connection without an answer, before or
-after executing the pipeline).
+after executing the pipeline). `POST /db/<name>/_attach {"path": ...}` puts a named database's file
+at a path of the test's choosing (before its first use); `POST /db/<name>/_detach` closes its
+connections and streams and forgets it (the file stays).
 
 Every pipeline runs under one lock: SQLite serialises writers anyway, and libsql holds the GIL while
 waiting for a lock, so two streams must never wait on each other inside the engine (a conflicting
@@ -483,6 +485,27 @@ class HranaServer(ThreadingHTTPServer):
             database.pipelines = 0
             database.log.clear()
 
+    def attach(self, name: str | None, body: Any) -> None:
+        path = body.get("path") if isinstance(body, dict) else None
+        if name is None or not isinstance(path, str) or not os.path.isabs(path):
+            raise _HttpError(400, "attach a named database to an absolute path", "PROTO_INVALID")
+        with self.lock:
+            existing = self.databases.get(name)
+            if existing is not None and existing.path != path:
+                raise _HttpError(409, f"database {name!r} is already in use", "CONFLICT")
+            self.database(name).path = path
+
+    def detach(self, name: str | None) -> None:
+        with self.lock:
+            database = self.databases.pop(name or "", None)
+            if database is None:
+                return
+            for baton in [b for b, stream in self.streams.items() if stream.database is database]:
+                self.streams.pop(baton).close()
+            for conn in database.idle:
+                conn.close()
+            database.idle.clear()
+
     def set_faults(self, name: str | None, faults: Any) -> None:
         if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
             raise _HttpError(400, "faults must be a list of objects", "PROTO_INVALID")
@@ -546,6 +569,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._body()
             if rest == "/_stats/reset":
                 self.server.reset_stats(name)
+                self._reply(200, {})
+            elif rest == "/_attach":
+                self.server.attach(name, body)
+                self._reply(200, {})
+            elif rest == "/_detach":
+                self.server.detach(name)
                 self._reply(200, {})
             elif rest == "/_faults":
                 self.server.set_faults(name, body)
@@ -627,6 +656,14 @@ class HranaProcess:
 
     def reset_stats(self, name: str) -> None:
         self._call(name, "/_stats/reset", {})
+
+    def attach(self, name: str, path: str | os.PathLike[str]) -> None:
+        """Keep database `name` in the file `path` (e.g. in the test's own data dir)."""
+        self._call(name, "/_attach", {"path": str(Path(path).resolve())})
+
+    def detach(self, name: str) -> None:
+        """Close database `name` on the server (its connections and streams)."""
+        self._call(name, "/_detach", {})
 
     def inject(self, name: str, *faults: dict[str, Any]) -> None:
         self._call(name, "/_faults", list(faults))

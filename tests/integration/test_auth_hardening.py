@@ -77,6 +77,7 @@ def test_any_bearer_value_is_answered_401(client: TestClient, credentials: str) 
     assert_unauthorized(client.get("/v1/me", headers={"Authorization": f"Bearer {credentials}"}))
 
 
+@pytest.mark.embedded_db  # the embedded files themselves (--db=remote: the server's storage)
 def test_deleted_account_leaves_no_trace_in_the_database_files(
     client: TestClient, isolated_env: Path
 ) -> None:
@@ -93,6 +94,7 @@ def test_deleted_account_leaves_no_trace_in_the_database_files(
         assert marker.encode() not in raw, marker
 
 
+@pytest.mark.embedded_db  # the embedded files themselves (--db=remote: the server's storage)
 def test_database_files_are_owner_only(client: TestClient, isolated_env: Path) -> None:
     register(client)
     for path in isolated_env.glob("tracker.db*"):

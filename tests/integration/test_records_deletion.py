@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from common.db import get_database
@@ -103,6 +104,7 @@ def test_deleting_the_account_deletes_every_record_row(client: TestClient) -> No
     assert len(found["items"]) == 1
 
 
+@pytest.mark.embedded_db  # the embedded files themselves (--db=remote: the server's storage)
 def test_deleted_records_leave_no_text_in_the_database_files(client: TestClient, isolated_env: Path) -> None:
     tokens = register(client)
     _fill(client, bearer(tokens))

@@ -78,6 +78,7 @@ def remote(
         assert client.get("/v1/health").status_code == 200  # opens and migrates the database
         take()
         yield client, take
+    hrana_server.detach(name)
 
 
 def test_round_trips_per_request(remote: tuple[TestClient, Callable[[], list[dict[str, Any]]]]) -> None:

@@ -52,6 +52,7 @@ def db(hrana_server: HranaProcess, name: str) -> Iterator[RemoteDatabase]:
     hrana_server.reset_stats(name)
     yield database
     database.close()
+    hrana_server.detach(name)
 
 
 def _free_port() -> int:
