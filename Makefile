@@ -5,11 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := layers functions local tests scripts bench
 
-.PHONY: run test lint fmt unit migrate openapi bench clean help
+.PHONY: run test test-remote lint fmt unit migrate openapi bench clean help
 
 help:
 	@echo "make run      serve the whole API on http://127.0.0.1:8000 (HOST/PORT)"
 	@echo "make test     lint + type check + the whole test suite"
+	@echo "make test-remote  the test suite against the Hrana (Turso protocol) test server"
 	@echo "make migrate  apply database migrations to DATABASE_URL"
 	@echo "make openapi  regenerate the bundled OpenAPI document (functions/auth/auth/openapi.json)"
 	@echo "make bench    run every benchmark in bench/ (markdown tables; record them in bench/RESULTS.md)"
@@ -32,6 +33,10 @@ test: lint unit
 
 unit: $(STAMP)
 	$(PY) -m pytest -q
+
+# The whole suite with the app on the remote driver (Hrana v3 over HTTP) against the Hrana test server.
+test-remote: $(STAMP)
+	$(PY) -m pytest -q --db=remote
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(SOURCES)
