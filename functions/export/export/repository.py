@@ -189,9 +189,9 @@ def page(
     """The next page of the caller's rows of a collection, after the keyset position `after` (for CSV:
     values as CSV cells, see csv_value).
 
-    The inner query picks up to MAX_PAGE_ROWS keys with the size of their long texts (octet_length reads
-    a value's length from the record header, not the text), the window keeps the prefix that fits
-    MAX_PAGE_BYTES, and only those rows are read in full.
+    The subquery walks up to MAX_PAGE_ROWS keys with the size of their long texts (octet_length takes a
+    value's length from the record header) and counts the rows that fit MAX_PAGE_BYTES (at least one);
+    the page is that many rows along the same index.
     """
     order = ", ".join(collection.order)
     after_sql = ""
@@ -201,14 +201,16 @@ def page(
         after_params = tuple(after)
     size = " + ".join(f"coalesce(octet_length({column}), 0)" for column in collection.sized)
     table = collection.table
-    return Statement(
-        f"SELECT {_select_list(collection, for_csv=for_csv)} FROM {table} "
-        "WHERE user_id = ? AND id IN (SELECT id FROM ("
-        "SELECT id, row_number() OVER w AS n, sum(size) OVER w AS running FROM ("
-        f"SELECT {order}, {size} AS size FROM {table} WHERE user_id = ?{after_sql} "
+    fitting = (
+        "SELECT coalesce(max(n), 0) FROM (SELECT row_number() OVER w AS n, sum(size) OVER w AS running "
+        f"FROM (SELECT {order}, {size} AS size FROM {table} WHERE user_id = ?{after_sql} "
         f"ORDER BY {order} LIMIT ?) WINDOW w AS (ORDER BY {order} ROWS UNBOUNDED PRECEDING)) "
-        f"WHERE n = 1 OR running <= ?) ORDER BY {order}",
-        (user_id, user_id, *after_params, MAX_PAGE_ROWS, MAX_PAGE_BYTES),
+        "WHERE n = 1 OR running <= ?"
+    )
+    return Statement(
+        f"SELECT {_select_list(collection, for_csv=for_csv)} FROM {table} WHERE user_id = ?{after_sql} "
+        f"ORDER BY {order} LIMIT ({fitting})",
+        (user_id, *after_params, user_id, *after_params, MAX_PAGE_ROWS, MAX_PAGE_BYTES),
     )
 
 
