@@ -472,8 +472,8 @@ def test_hourly_limit_429_with_retry_after_and_repeats_do_not_count(
     post_prep(client, other, create_interview(client, other, opp["id"])["id"])
 
     # An hour after the requests, the window has room again.
-    from common.queue import get_job_queue
     from common.prep_requests import PrepPolicy, request_prep
+    from common.queue import get_job_queue
 
     later = datetime.now(UTC) + timedelta(hours=1, seconds=5)
     prep = request_prep(
