@@ -509,6 +509,7 @@ def _counts(person: Person) -> dict[str, int]:
     return {table: len(rows_of(table, person.user_id)) for table in tables()}
 
 
+@pytest.mark.embedded_db  # no trace in the embedded files (--db=remote: the server's storage)
 def test_account_deletion_removes_every_row_and_file_of_the_user(
     client: TestClient, people: tuple[Person, Person], isolated_env: Path
 ) -> None:
