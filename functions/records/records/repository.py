@@ -367,9 +367,11 @@ def list_interviews(
 
 # ---- contacts -------------------------------------------------------------------------------------
 
+# `+user_id`: look the links up by the primary key (contact_id, ...); the planner would otherwise pick
+# the (user_id, opportunity_id) index and read every link of the user for each contact.
 _CONTACT_LINKS = (
     "(SELECT json_group_array(opportunity_id) FROM (SELECT opportunity_id FROM contact_opportunities "
-    "WHERE contact_id = contacts.id AND user_id = contacts.user_id ORDER BY position)) AS opportunity_ids"
+    "WHERE contact_id = contacts.id AND +user_id = contacts.user_id ORDER BY position)) AS opportunity_ids"
 )
 
 
