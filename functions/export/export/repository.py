@@ -15,6 +15,15 @@ from typing import Any
 
 from common.calendar import status_statement
 from common.db import Statement
+from common.prep import PREP_COLUMNS
+from common.record_fields import (
+    ACTIVITY_COLUMNS,
+    CONTACT_COLUMNS,
+    CONTACT_LINKS,
+    INTERVIEW_COLUMNS,
+    NOTE_COLUMNS,
+    OPPORTUNITY_COLUMNS,
+)
 
 MAX_PAGE_ROWS = 1000
 MAX_PAGE_BYTES = 2 * 1024 * 1024
@@ -40,94 +49,13 @@ class Collection:
         return self.columns + self.extra_fields
 
 
-_OPPORTUNITY_COLUMNS = (
-    "id",
-    "company",
-    "role",
-    "status",
-    "job_description",
-    "url",
-    "location",
-    "salary_min",
-    "salary_max",
-    "currency",
-    "source",
-    "priority",
-    "tags",
-    "applied_at",
-    "archived",
-    "created_at",
-    "updated_at",
-)
-_INTERVIEW_COLUMNS = (
-    "id",
-    "opportunity_id",
-    "kind",
-    "title",
-    "scheduled_at",
-    "duration_minutes",
-    "location",
-    "meeting_url",
-    "interviewers",
-    "outcome",
-    "debrief",
-    "source",
-    "calendar_event_id",
-    "prep_status",
-    "created_at",
-    "updated_at",
-)
-_CONTACT_COLUMNS = (
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "linkedin_url",
-    "notes",
-    "created_at",
-    "updated_at",
-)
-_NOTE_COLUMNS = ("id", "body", "opportunity_id", "interview_id", "contact_id", "created_at", "updated_at")
-_ACTIVITY_COLUMNS = (
-    "id",
-    "kind",
-    "summary",
-    "opportunity_id",
-    "interview_id",
-    "from_status",
-    "to_status",
-    "occurred_at",
-    "created_at",
-    "updated_at",
-)
-_PREP_COLUMNS = (
-    "id",
-    "interview_id",
-    "status",
-    "error",
-    "model",
-    "content",
-    "ai_processing",
-    "created_at",
-    "updated_at",
-)
-# `+user_id`: look the links up by the primary key (contact_id, ...); left to itself the planner picks the
-# (user_id, opportunity_id) index and reads all of the user's links for every contact (measured: 1.6 s for
-# a page of 1,000 contacts with 20,000 links, 14 ms this way).
-_CONTACT_LINKS = (
-    ", (SELECT json_group_array(opportunity_id) FROM (SELECT opportunity_id FROM contact_opportunities "
-    "WHERE contact_id = contacts.id AND +user_id = contacts.user_id ORDER BY position)) AS opportunity_ids"
-)
-
 # In the order of the JSON document. Tables whose (user_id, id) is UNIQUE are read by id (new_id() is
 # time-ordered, so that is creation order); notes and activity along their time indexes.
 COLLECTIONS = (
     Collection(
         "opportunities",
         "opportunities",
-        _OPPORTUNITY_COLUMNS,
+        OPPORTUNITY_COLUMNS,
         ("id",),
         ("company", "role", "job_description", "url", "location", "source", "tags"),
         booleans=("archived",),
@@ -135,22 +63,22 @@ COLLECTIONS = (
     Collection(
         "interviews",
         "interviews",
-        _INTERVIEW_COLUMNS,
+        INTERVIEW_COLUMNS,
         ("id",),
         ("title", "location", "meeting_url", "interviewers", "debrief", "calendar_event_id"),
     ),
     Collection(
         "contacts",
         "contacts",
-        _CONTACT_COLUMNS,
+        CONTACT_COLUMNS,
         ("id",),
         ("name", "email", "phone", "company", "title", "linkedin_url", "notes"),
-        extra=_CONTACT_LINKS,
+        extra=", " + CONTACT_LINKS,
         extra_fields=("opportunity_ids",),
     ),
-    Collection("notes", "notes", _NOTE_COLUMNS, ("created_at", "id"), ("body",)),
-    Collection("activity", "activity", _ACTIVITY_COLUMNS, ("occurred_at", "id"), ("summary",)),
-    Collection("preps", "preps", _PREP_COLUMNS, ("id",), ("error", "content", "ai_processing")),
+    Collection("notes", "notes", NOTE_COLUMNS, ("created_at", "id"), ("body",)),
+    Collection("activity", "activity", ACTIVITY_COLUMNS, ("occurred_at", "id"), ("summary",)),
+    Collection("preps", "preps", PREP_COLUMNS, ("id",), ("error", "content", "ai_processing")),
 )
 
 

@@ -13,68 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.db import Database, Statement, Value
-
-OPPORTUNITY_COLUMNS = (
-    "id",
-    "company",
-    "role",
-    "status",
-    "job_description",
-    "url",
-    "location",
-    "salary_min",
-    "salary_max",
-    "currency",
-    "source",
-    "priority",
-    "tags",
-    "applied_at",
-    "archived",
-    "created_at",
-    "updated_at",
-)
-INTERVIEW_COLUMNS = (
-    "id",
-    "opportunity_id",
-    "kind",
-    "title",
-    "scheduled_at",
-    "duration_minutes",
-    "location",
-    "meeting_url",
-    "interviewers",
-    "outcome",
-    "debrief",
-    "source",
-    "calendar_event_id",
-    "prep_status",
-    "created_at",
-    "updated_at",
-)
-CONTACT_COLUMNS = (
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "linkedin_url",
-    "notes",
-    "created_at",
-    "updated_at",
-)
-NOTE_COLUMNS = ("id", "body", "opportunity_id", "interview_id", "contact_id", "created_at", "updated_at")
-ACTIVITY_COLUMNS = (
-    "id",
-    "kind",
-    "summary",
-    "opportunity_id",
-    "interview_id",
-    "from_status",
-    "to_status",
-    "occurred_at",
-    "created_at",
-    "updated_at",
+from common.record_fields import (
+    ACTIVITY_COLUMNS,
+    CONTACT_COLUMNS,
+    CONTACT_LINKS,
+    INTERVIEW_COLUMNS,
+    NOTE_COLUMNS,
+    OPPORTUNITY_COLUMNS,
 )
 
 # What a PATCH may set, per table (request field -> column).
@@ -367,13 +312,6 @@ def list_interviews(
 
 # ---- contacts -------------------------------------------------------------------------------------
 
-# `+user_id`: look the links up by the primary key (contact_id, ...); the planner would otherwise pick
-# the (user_id, opportunity_id) index and read every link of the user for each contact.
-_CONTACT_LINKS = (
-    "(SELECT json_group_array(opportunity_id) FROM (SELECT opportunity_id FROM contact_opportunities "
-    "WHERE contact_id = contacts.id AND +user_id = contacts.user_id ORDER BY position)) AS opportunity_ids"
-)
-
 
 def insert_contact(values: Mapping[str, Value]) -> Statement:
     return _insert("contacts", values)
@@ -402,7 +340,7 @@ def unlink_contact(*, user_id: str, contact_id: str) -> Statement:
 
 def select_contact(*, user_id: str, contact_id: str) -> Statement:
     return Statement(
-        f"SELECT {_cols(CONTACT_COLUMNS)}, {_CONTACT_LINKS} FROM contacts WHERE id = ? AND user_id = ?",
+        f"SELECT {_cols(CONTACT_COLUMNS)}, {CONTACT_LINKS} FROM contacts WHERE id = ? AND user_id = ?",
         (contact_id, user_id),
     )
 
@@ -430,7 +368,7 @@ def list_contacts(
             user_id,
             opportunity_id,
         )
-    columns = f"{_cols(CONTACT_COLUMNS)}, {_CONTACT_LINKS}"
+    columns = f"{_cols(CONTACT_COLUMNS)}, {CONTACT_LINKS}"
     return _page("contacts", columns, CONTACT_ORDER, where, position=position, limit=limit)
 
 

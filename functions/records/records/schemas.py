@@ -22,6 +22,7 @@ from pydantic import (
 
 from common.prep import AiProcessing, PrepContent
 from common.prep import PrepStatus as PrepDocumentStatus
+from common.record_fields import InterviewKind
 from common.schemas import (
     SHORT_MAX,
     AwareDatetime,
@@ -40,19 +41,6 @@ OpportunityStatus = Literal[
 STATUSES: tuple[OpportunityStatus, ...] = get_args(OpportunityStatus)
 Priority = Literal["low", "medium", "high"]
 OpportunitySort = Literal["updated_at", "created_at", "company", "applied_at"]
-InterviewKind = Literal[
-    "recruiter",
-    "phone_screen",
-    "technical",
-    "coding",
-    "system_design",
-    "behavioral",
-    "hiring_manager",
-    "onsite",
-    "panel",
-    "take_home",
-    "other",
-]
 Outcome = Literal["pending", "passed", "failed", "cancelled"]
 Source = Literal["manual", "calendar"]
 PrepStatus = Literal["none", "queued", "generating", "ready", "failed"]

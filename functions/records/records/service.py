@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from common import record_fields as fields
 from common.clock import new_id, to_iso, utc_now
 from common.cursors import PageRequest, list_scope
 from common.db import ConstraintError, Database, Result, Statement, Value
@@ -132,30 +133,30 @@ def _unpack(statement: Statement) -> tuple[str, Sequence[Value]]:
 
 
 def opportunity_view(row: Row) -> Row:
-    view = {name: row[name] for name in repo.OPPORTUNITY_COLUMNS}
+    view = {name: row[name] for name in fields.OPPORTUNITY_COLUMNS}
     view["tags"] = json.loads(row["tags"])
     view["archived"] = bool(row["archived"])
     return view
 
 
 def interview_view(row: Row) -> Row:
-    view = {name: row[name] for name in repo.INTERVIEW_COLUMNS}
+    view = {name: row[name] for name in fields.INTERVIEW_COLUMNS}
     view["interviewers"] = json.loads(row["interviewers"])
     return view
 
 
 def contact_view(row: Row) -> Row:
-    view = {name: row[name] for name in repo.CONTACT_COLUMNS}
+    view = {name: row[name] for name in fields.CONTACT_COLUMNS}
     view["opportunity_ids"] = json.loads(row["opportunity_ids"] or "[]")
     return view
 
 
 def note_view(row: Row) -> Row:
-    return {name: row[name] for name in repo.NOTE_COLUMNS}
+    return {name: row[name] for name in fields.NOTE_COLUMNS}
 
 
 def activity_view(row: Row) -> Row:
-    return {name: row[name] for name in repo.ACTIVITY_COLUMNS}
+    return {name: row[name] for name in fields.ACTIVITY_COLUMNS}
 
 
 def _activity(
