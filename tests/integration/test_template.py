@@ -658,7 +658,12 @@ def test_api_stage_has_access_logs_and_throttling(expanded: dict[str, Any]) -> N
         expanded, "AWS::Logs::LogGroup"
     )
     json.loads(props["AccessLogSettings"]["Format"])
-    assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    throttling = props["DefaultRouteSettings"]
+    assert throttling["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    assert throttling["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    parameters = load_template()["Parameters"]
+    for name in ("ApiThrottlingRateLimit", "ApiThrottlingBurstLimit"):
+        assert parameters[name]["MinValue"] >= 1 and parameters[name]["Default"] >= 1, name
 
 
 def test_outputs_name_the_api_url(source: dict[str, Any]) -> None:
@@ -747,6 +752,342 @@ def test_no_secret_values_anywhere_in_the_template(source: dict[str, Any]) -> No
     for text in walk_strings(source):
         for pattern in _SECRET_LOOKING:
             assert not pattern.search(text), f"secret-looking value in template.yaml: {text[:40]}..."
-    for name in source["Parameters"]:
-        if re.search(r"secret|token|key|password", name, re.I):
+    for name, spec in source["Parameters"].items():
+        # A Number (AccessTokenTtlSeconds) holds no secret.
+        if re.search(r"secret|token|key|password", name, re.I) and spec["Type"] != "Number":
             assert name.endswith("SecretName"), f"{name}: pass secrets by name"
+
+
+# What each function may touch besides its own logs: the logical ids its IAM statements, event sources and
+# environment name. Auth: account deletion erases export objects, "sync now" queues a calendar sync;
+# records queues prep; export writes files; prep consumes its queue; calendar_poll consumes the sync queue
+# and sends to it (the fan-out) and to the prep queue.
+FUNCTION_RESOURCES = {
+    "AuthFunction": {"ExportBucket", "CalendarSyncQueue"},
+    "RecordsFunction": {"PrepQueue"},
+    "ExportFunction": {"ExportBucket"},
+    "PrepFunction": {"PrepQueue"},
+    "CalendarPollFunction": {"CalendarSyncQueue", "PrepQueue"},
+}
+# The secrets (SecretStr settings) each function receives, and no other.
+FUNCTION_SECRETS = {
+    "AuthFunction": {
+        "DATABASE_AUTH_TOKEN",
+        "JWT_PRIVATE_KEY",
+        "TOKEN_ENCRYPTION_KEY",
+        "GOOGLE_CLIENT_SECRET",
+    },
+    # Verifies access tokens (the public half of the private key) and signs list cursors (derived key).
+    "RecordsFunction": {"DATABASE_AUTH_TOKEN", "JWT_PRIVATE_KEY", "TOKEN_ENCRYPTION_KEY"},
+    "ExportFunction": {"DATABASE_AUTH_TOKEN", "JWT_PRIVATE_KEY"},
+    "PrepFunction": {"DATABASE_AUTH_TOKEN", "ANTHROPIC_API_KEY"},
+    "CalendarPollFunction": {"DATABASE_AUTH_TOKEN", "TOKEN_ENCRYPTION_KEY", "GOOGLE_CLIENT_SECRET"},
+}
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
+
+
+def referenced_ids(value: Any, template: dict[str, Any]) -> set[str]:
+    """Logical ids of the resources a value refers to (Ref, GetAtt, ${X} / ${X.Attr} in Sub), not
+    parameters, pseudo parameters or a Sub's own variables."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= referenced_ids(item, template)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref":
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(item[0] if isinstance(item, list) else item.split(".", 1)[0])
+            elif key == "Fn::Sub":
+                text, variables = (item, {}) if isinstance(item, str) else item
+                found |= {name for name in _SUB_NAME.findall(text) if name not in variables}
+                found |= referenced_ids(variables, template)
+            else:
+                found |= referenced_ids(item, template)
+    return {name for name in found if name in template["Resources"]}
+
+
+def _policy_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_every_function_is_covered_by_the_least_privilege_tables(expanded: dict[str, Any]) -> None:
+    assert set(functions(expanded)) == set(FUNCTION_RESOURCES) == set(FUNCTION_SECRETS)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_RESOURCES))
+def test_each_function_may_touch_only_its_own_resources(expanded: dict[str, Any], function: str) -> None:
+    """Every inline IAM statement names specific resources (never `*`) among the function's own; what the
+    environment tells the function about (queue URLs, bucket) is exactly what it may touch."""
+    allowed = FUNCTION_RESOURCES[function]
+    role = _role(expanded, function)
+    touched: set[str] = set()
+    for statement in _policy_statements(role):
+        assert statement["Effect"] == "Allow", statement
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        assert "*" not in resources, f"{function}: a statement on every resource: {statement}"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any(action.endswith(":*") or action == "*" for action in actions), statement
+        named = referenced_ids(resources, expanded)
+        assert named, f"{function}: a statement names no resource of this stack: {statement}"
+        touched |= named
+    consumed = {
+        mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        for mapping in resources_of(expanded, "AWS::Lambda::EventSourceMapping").values()
+        if mapping["Properties"]["FunctionName"] == {"Ref": function}
+    }
+    assert touched | consumed == allowed, f"{function}: may touch {sorted(touched | consumed)}"
+    known = referenced_ids(env_of(functions(expanded)[function]), expanded) - {"CommonLayer"}
+    assert known == allowed, f"{function}: its environment names {sorted(known)}"
+    # The only managed policies: logs, and (for a queue consumer) receiving from SQS.
+    expected = [BASIC_EXECUTION, SQS_CONSUMER] if consumed else [BASIC_EXECUTION]
+    assert sorted(role["ManagedPolicyArns"]) == sorted(expected), function
+
+
+def test_the_schedule_may_invoke_only_the_calendar_poll(expanded: dict[str, Any]) -> None:
+    (schedule,) = resources_of(expanded, "AWS::Scheduler::Schedule").values()
+    target = schedule["Properties"]["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": ["CalendarPollFunction", "Arn"]}
+    role = expanded["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    (statement,) = _policy_statements(role)
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == {"Fn::GetAtt": ["CalendarPollFunction", "Arn"]}
+    # Schedule names are unique per account and region: two stacks must not collide.
+    assert "${AWS::StackName}" in schedule["Properties"]["Name"]["Fn::Sub"]
+
+
+def test_the_poll_rate_is_a_valid_schedule_expression(source: dict[str, Any]) -> None:
+    """EventBridge rejects `rate(1 minutes)` (one minute is `rate(1 minute)`): the parameter starts at 2."""
+    expression = source["Resources"]["CalendarPollFunction"]["Properties"]["Events"]["Poll"]["Properties"]
+    assert expression["ScheduleExpression"] == {"Fn::Sub": "rate(${CalendarPollMinutes} minutes)"}
+    minutes = source["Parameters"]["CalendarPollMinutes"]
+    assert minutes["MinValue"] >= 2 and minutes["MinValue"] <= minutes["Default"] <= minutes["MaxValue"]
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_SECRETS))
+def test_each_function_receives_only_the_secrets_it_uses(expanded: dict[str, Any], function: str) -> None:
+    received = _secret_settings() & set(env_of(functions(expanded)[function]))
+    assert received == FUNCTION_SECRETS[function]
+
+
+def test_every_secret_reaches_some_function(expanded: dict[str, Any]) -> None:
+    assert set().union(*FUNCTION_SECRETS.values()) == _secret_settings()
+
+
+def test_powertools_settings(expanded: dict[str, Any]) -> None:
+    """Each function's log lines carry its own service name; Powertools and the settings agree on the
+    level."""
+    names = set()
+    for name, props in functions(expanded).items():
+        env = env_of(props)
+        assert env["LOG_LEVEL"] == env["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}, name
+        assert isinstance(env["POWERTOOLS_SERVICE_NAME"], str), name
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "AWS::StackName"}, name
+        names.add(env["POWERTOOLS_SERVICE_NAME"])
+    assert len(names) == len(functions(expanded))
+
+
+# ---- queues and alarms --------------------------------------------------------------------------
+
+
+def _queue_id(arn: Any) -> str:
+    assert set(arn) == {"Fn::GetAtt"} and arn["Fn::GetAtt"][1] == "Arn", arn
+    return str(arn["Fn::GetAtt"][0])
+
+
+def dead_letter_queues(template: dict[str, Any]) -> set[str]:
+    return {
+        _queue_id(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for queue in resources_of(template, "AWS::SQS::Queue").values()
+        if "RedrivePolicy" in queue["Properties"]
+    }
+
+
+def test_every_queue_has_a_dead_letter_queue_or_is_one(source: dict[str, Any]) -> None:
+    queues = resources_of(source, "AWS::SQS::Queue")
+    dlqs = dead_letter_queues(source)
+    assert dlqs == {"PrepDeadLetterQueue", "CalendarSyncDeadLetterQueue"}
+    for name, queue in queues.items():
+        props = queue["Properties"]
+        assert props["SqsManagedSseEnabled"] is True, name
+        if name in dlqs:
+            # Kept as long as SQS allows (14 days), longer than the queue it serves.
+            assert props["MessageRetentionPeriod"] == 1209600, name
+            assert "RedrivePolicy" not in props, name
+        else:
+            assert 1 < props["RedrivePolicy"]["maxReceiveCount"] <= 10, name
+
+
+def test_every_event_source_queue_outlasts_its_consumer(expanded: dict[str, Any]) -> None:
+    """AWS: a Lambda event source queue's visibility timeout is at least 6x the function's timeout; every
+    consumer reports partial batch failures, so one bad message does not redeliver its batch."""
+    mappings = list(resources_of(expanded, "AWS::Lambda::EventSourceMapping").values())
+    assert len(mappings) == 2
+    dlqs = dead_letter_queues(expanded)
+    for mapping in mappings:
+        props = mapping["Properties"]
+        queue_id = _queue_id(props["EventSourceArn"])
+        queue = expanded["Resources"][queue_id]["Properties"]
+        function = functions(expanded)[props["FunctionName"]["Ref"]]
+        assert queue["VisibilityTimeout"] >= 6 * function["Timeout"], queue_id
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], queue_id
+        assert queue_id not in dlqs, f"{queue_id}: a dead-letter queue must not be consumed automatically"
+        assert "deadLetterTargetArn" in queue["RedrivePolicy"], queue_id
+        assert "Ref" in props["ScalingConfig"]["MaximumConcurrency"], "concurrency is a deployer's choice"
+
+
+def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: res["Properties"] for name, res in resources_of(template, "AWS::CloudWatch::Alarm").items()}
+
+
+def _alarms_on(template: dict[str, Any], namespace: str, metric: str, dimension: str) -> dict[str, Any]:
+    """Dimension value (a Ref/GetAtt) -> the alarm on `metric` for it."""
+    found = {}
+    for name, alarm in _alarms(template).items():
+        if alarm["Namespace"] == namespace and alarm["MetricName"] == metric:
+            (dim,) = alarm["Dimensions"]
+            assert dim["Name"] == dimension, name
+            found[json.dumps(dim["Value"], sort_keys=True)] = alarm
+    return found
+
+
+def _assert_fires_on_the_first(alarm: dict[str, Any], statistic: str) -> None:
+    assert alarm["Statistic"] == statistic
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == 0
+    assert alarm["EvaluationPeriods"] == 1 and alarm["Period"] <= 300
+    # No data (an idle function, an empty queue) is healthy, not "insufficient data".
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_every_dead_letter_queue_alarms_when_it_holds_a_message(source: dict[str, Any]) -> None:
+    alarms = _alarms_on(source, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")
+    for dlq in dead_letter_queues(source):
+        alarm = alarms.pop(json.dumps({"Fn::GetAtt": [dlq, "QueueName"]}, sort_keys=True), None)
+        assert alarm, f"no alarm on {dlq}"
+        _assert_fires_on_the_first(alarm, "Maximum")
+    assert not alarms, f"alarms on queues that are not dead-letter queues: {list(alarms)}"
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_every_function_alarms_on_errors_and_throttles(source: dict[str, Any], metric: str) -> None:
+    alarms = _alarms_on(source, "AWS/Lambda", metric, "FunctionName")
+    for function in resources_of(source, "AWS::Serverless::Function"):
+        alarm = alarms.pop(json.dumps({"Ref": function}), None)
+        assert alarm, f"no {metric} alarm on {function}"
+        _assert_fires_on_the_first(alarm, "Sum")
+    assert not alarms
+
+
+def test_alarms_notify_only_when_an_email_is_given(source: dict[str, Any], expanded: dict[str, Any]) -> None:
+    """The alarms exist either way; the topic, its subscription and every alarm action only under the
+    HasAlarmEmail condition (an empty AlarmEmail deploys without them)."""
+    assert source["Parameters"]["AlarmEmail"]["Default"] == ""
+    assert source["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    topic = source["Resources"]["AlarmTopic"]
+    assert topic["Condition"] == "HasAlarmEmail"
+    assert topic["Properties"]["Subscription"] == [{"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+    assert source["Outputs"]["AlarmTopicArn"]["Condition"] == "HasAlarmEmail"
+    only_with_email = {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
+    alarms = _alarms(expanded)
+    assert len(alarms) == 2 + 2 * len(functions(expanded))
+    for name, alarm in alarms.items():
+        assert "Condition" not in expanded["Resources"][name], f"{name} must exist without an e-mail"
+        assert alarm["AlarmActions"] == only_with_email, name
+        assert alarm.get("OKActions", only_with_email) == only_with_email, name
+        assert "${AWS::StackName}" in alarm["AlarmDescription"]["Fn::Sub"], name
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [("", True), ("ops@example.com", True), ("ops+alarms@mail.example.org", True), ("ops", False),
+     ("ops@example", False), ("a@b.c, d@e.f", False)],
+)  # fmt: skip
+def test_the_alarm_email_parameter_pattern(source: dict[str, Any], value: str, accepted: bool) -> None:
+    pattern = source["Parameters"]["AlarmEmail"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+def test_alarms_pass_cfn_lint_with_an_email(source: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The conditional topic and actions are valid when the condition holds too (the default is empty)."""
+    with_email = copy.deepcopy(source)
+    with_email["Parameters"]["AlarmEmail"]["Default"] = "ops@example.com"
+    problems = lint_problems(json.dumps(sam_transform(with_email, monkeypatch)))
+    assert not problems, describe(problems)
+
+
+# ---- parameters and samconfig.toml --------------------------------------------------------------
+
+SAMCONFIG = ROOT / "samconfig.toml"
+
+
+def test_every_parameter_is_described_and_used(source: dict[str, Any]) -> None:
+    """A deployer reads each Description in `sam deploy --guided`; an unused parameter would be a lie."""
+    text = json.dumps({key: value for key, value in source.items() if key != "Parameters"})
+    for name, spec in source["Parameters"].items():
+        assert spec.get("Description") or spec.get("AllowedValues"), f"{name}: no Description"
+        assert re.search(rf'"{name}"|\$\{{{name}\}}', text), f"{name} is never used"
+
+
+def samconfig() -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(SAMCONFIG.read_text())
+
+
+def samconfig_overrides() -> dict[str, str]:
+    import shlex
+
+    text = samconfig()["default"]["deploy"]["parameters"]["parameter_overrides"]
+    pairs = [item.split("=", 1) for item in shlex.split(text)]
+    assert all(len(pair) == 2 for pair in pairs), text
+    return dict(pairs)
+
+
+def test_samconfig_has_sane_defaults() -> None:
+    config = samconfig()
+    assert config["version"] == 0.1
+    default = config["default"]
+    assert default["global"]["parameters"]["stack_name"] == "interview-tracker"
+    deploy = default["deploy"]["parameters"]
+    # IAM roles without fixed names only (no CAPABILITY_NAMED_IAM needed or granted).
+    assert deploy["capabilities"].split() == ["CAPABILITY_IAM"]
+    assert deploy["confirm_changeset"] is True
+    assert deploy["resolve_s3"] is True
+    assert default["validate"]["parameters"]["lint"] is True
+    assert default["build"]["parameters"]["use_container"] is False
+
+
+def test_samconfig_overrides_name_real_parameters_with_valid_values(source: dict[str, Any]) -> None:
+    overrides = samconfig_overrides()
+    assert overrides
+    parameters = source["Parameters"]
+    for name, value in overrides.items():
+        assert name in parameters, f"samconfig.toml overrides {name}, which template.yaml does not have"
+        spec = parameters[name]
+        # Non-secret choices only: no secret (not even a secret's name) and no deployment-specific URL.
+        assert not name.endswith("SecretName") and name not in REQUIRED_PARAMETERS, name
+        if spec["Type"] == "Number":
+            number = float(value)
+            assert spec.get("MinValue", number) <= number <= spec.get("MaxValue", number), name
+        items = value.split(",") if spec["Type"] == "CommaDelimitedList" else [value]
+        for item in items:
+            if "AllowedValues" in spec:
+                assert item in [str(v) for v in spec["AllowedValues"]], name
+            if "AllowedPattern" in spec:
+                assert re.fullmatch(spec["AllowedPattern"], item), name
+        for text in walk_strings(value):
+            for pattern in _SECRET_LOOKING:
+                assert not pattern.search(text), name
+
+
+def test_samconfig_overrides_deploy_cleanly(source: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    configured = copy.deepcopy(source)
+    for name, value in samconfig_overrides().items():
+        spec = configured["Parameters"][name]
+        # CloudFormation takes every value as a string; cfn-lint compares a Number's Default as a number.
+        spec["Default"] = int(value) if spec["Type"] == "Number" else value
+    problems = lint_problems(json.dumps(sam_transform(configured, monkeypatch)))
+    assert not problems, describe(problems)
