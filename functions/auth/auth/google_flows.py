@@ -25,9 +25,10 @@ from common.calendar import access_token_context, calendar_status, refresh_token
 from common.clock import from_iso, new_id, to_iso
 from common.crypto import Sealer, SealError
 from common.db import ConstraintError, Database
-from common.errors import BadRequestError, ConflictError, ServiceUnavailableError
+from common.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
 from common.observability import get_logger
 from common.queue import CALENDAR_SYNC_JOB, Job, JobQueue
+from common.storage import BlobStore
 
 STATE_TTL = timedelta(minutes=10)
 _ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
@@ -58,7 +59,9 @@ def _fragment_redirect(redirect_uri: str, values: dict[str, str]) -> str:
 
 def check_redirect_uri(redirect_uri: str | None, allowed: list[str]) -> str:
     """Exact match with ALLOWED_REDIRECT_URIS: no prefix, case or normalisation games."""
-    if not redirect_uri or not any(hmac.compare_digest(redirect_uri, uri) for uri in allowed):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a 500, before).
+    given = redirect_uri.encode("utf-8", "surrogatepass") if redirect_uri else b""
+    if not given or not any(hmac.compare_digest(given, uri.encode()) for uri in allowed):
         raise BadRequestError("redirect_uri is not one of this service's registered frontend URLs")
     return redirect_uri
 
@@ -388,7 +391,13 @@ def get_calendar_status(db: Database, *, user_id: str) -> dict[str, Any]:
 
 def revoke_calendar(db: Database, google: GoogleClient | None, sealer: Sealer, *, user_id: str) -> bool:
     """Revoke the stored refresh token at Google (best effort, logged); True when Google confirmed."""
-    row = repo.find_calendar_connection(db, user_id)
+    return revoke_connection(repo.find_calendar_connection(db, user_id), google, sealer, user_id=user_id)
+
+
+def revoke_connection(
+    row: dict[str, Any] | None, google: GoogleClient | None, sealer: Sealer, *, user_id: str
+) -> bool:
+    """Revoke the refresh token of a calendar_connections row at Google (best effort, logged)."""
     if row is None or not row["refresh_token"]:
         return False
     revoked = False
@@ -400,6 +409,27 @@ def revoke_calendar(db: Database, google: GoogleClient | None, sealer: Sealer, *
             revoked = False
     get_logger().info("google token revocation", extra={"revoked": revoked})
     return revoked
+
+
+def delete_account(
+    db: Database,
+    policy: service.SessionPolicy,
+    google: GoogleClient | None,
+    sealer: Sealer,
+    exports: BlobStore,
+    *,
+    user_id: str,
+) -> None:
+    """Delete the account for good: Google access is revoked first (best effort), then its export
+    files, then the account and, by cascade, every row of it. One read, one atomic write."""
+    user, connection = (
+        result.first()
+        for result in db.batch([repo.user_select(user_id), repo.calendar_connection_select(user_id)])
+    )
+    if user is None:
+        raise NotFoundError("account")
+    revoke_connection(connection, google, sealer, user_id=user_id)
+    service.delete_user(db, policy, user=user, exports=exports)
 
 
 def disconnect_calendar(db: Database, google: GoogleClient | None, sealer: Sealer, *, user_id: str) -> None:

@@ -50,11 +50,14 @@ def find_user(db: Database, user_id: str) -> dict[str, Any] | None:
     return db.execute(stmt.sql, stmt.params).first()
 
 
+def login_select(email: str) -> Statement:
+    """The account of an email address, with its password hash."""
+    return Statement(f"SELECT {USER_COLUMNS}, u.password_hash FROM {_USER_FROM} WHERE u.email = ?", (email,))
+
+
 def find_login(db: Database, email: str) -> dict[str, Any] | None:
-    return db.execute(
-        f"SELECT {USER_COLUMNS}, u.password_hash FROM {_USER_FROM} WHERE u.email = ?",
-        (email,),
-    ).first()
+    stmt = login_select(email)
+    return db.execute(stmt.sql, stmt.params).first()
 
 
 def recent_failures(db: Database, *, email_key: str, since: str) -> list[str]:
@@ -65,11 +68,15 @@ def recent_failures(db: Database, *, email_key: str, since: str) -> list[str]:
     return [row[0] for row in result.rows]
 
 
-def reserve_attempt(db: Database, *, email_key: str, now: str, window_start: str, limit: int) -> bool:
-    """Count this attempt as a failure up front, only while fewer than `limit` are in the window.
+def reserve_attempt(
+    db: Database, *, email: str, email_key: str, now: str, window_start: str, limit: int
+) -> tuple[bool, dict[str, Any] | None]:
+    """Count this attempt as a failure up front, only while fewer than `limit` are in the window, and
+    read the account of `email` (with its password hash) in the same batch.
 
     One conditional INSERT, so parallel attempts cannot all pass the check before any failure is
-    recorded; a successful login clears the reservation with the rest (clear_failures).
+    recorded; a successful login clears the reservation with the rest (clear_failures). Returns
+    whether the attempt was reserved, and the account (None when unknown).
     """
     results = db.batch(
         [
@@ -79,9 +86,10 @@ def reserve_attempt(db: Database, *, email_key: str, now: str, window_start: str
                 "WHERE (SELECT count(*) FROM login_failures WHERE email_key = ? AND failed_at > ?) < ?",
                 (email_key, now, email_key, window_start, limit),
             ),
+            login_select(email),
         ]
     )
-    return results[1].rows_affected == 1
+    return results[1].rows_affected == 1, results[2].first()
 
 
 def clear_failures(email_key: str) -> Statement:
@@ -256,12 +264,17 @@ def upsert_calendar_connection(
     )
 
 
-def find_calendar_connection(db: Database, user_id: str) -> dict[str, Any] | None:
-    return db.execute(
+def calendar_connection_select(user_id: str) -> Statement:
+    return Statement(
         "SELECT user_id, status, refresh_token, access_token, error, last_synced_at, interviews_found "
         "FROM calendar_connections WHERE user_id = ?",
         (user_id,),
-    ).first()
+    )
+
+
+def find_calendar_connection(db: Database, user_id: str) -> dict[str, Any] | None:
+    stmt = calendar_connection_select(user_id)
+    return db.execute(stmt.sql, stmt.params).first()
 
 
 def delete_calendar_connection(user_id: str) -> list[Statement]:

@@ -128,9 +128,14 @@ async def update_me(body: UpdateMeRequest, principal: CurrentPrincipal, db: Db) 
 async def delete_me(principal: CurrentPrincipal, db: Db) -> Response:
     """Delete the account and all of its data, at once and for good (Google access is revoked first)."""
     await run_in_threadpool(
-        google_flows.revoke_calendar, db, get_google_client(), get_sealer(), user_id=principal.user_id
+        google_flows.delete_account,
+        db,
+        _policy(),
+        get_google_client(),
+        get_sealer(),
+        get_blob_store(),
+        user_id=principal.user_id,
     )
-    service.delete_me(db, _policy(), user_id=principal.user_id, exports=get_blob_store())
     return Response(status_code=204)
 
 

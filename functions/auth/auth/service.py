@@ -131,9 +131,10 @@ def login(db: Database, policy: SessionPolicy, *, email: str, password: str) -> 
     now = to_iso(now_dt)
     key = email_key(policy, email)
     window_start = now_dt - LOCKOUT_WINDOW
-    if not repo.reserve_attempt(
-        db, email_key=key, now=now, window_start=to_iso(window_start), limit=LOCKOUT_FAILURES
-    ):
+    reserved, row = repo.reserve_attempt(
+        db, email=email, email_key=key, now=now, window_start=to_iso(window_start), limit=LOCKOUT_FAILURES
+    )
+    if not reserved:
         failures = repo.recent_failures(db, email_key=key, since=to_iso(window_start))
         # The attempt is allowed again once all but LOCKOUT_FAILURES - 1 of these have aged out.
         oldest_blocking = failures[max(0, len(failures) - LOCKOUT_FAILURES)] if failures else now
@@ -142,7 +143,6 @@ def login(db: Database, policy: SessionPolicy, *, email: str, password: str) -> 
             "Too many failed sign-in attempts for this account; try again later",
             retry_after=int((unlocks_at - now_dt).total_seconds()) + 1,
         )
-    row = repo.find_login(db, email)
     stored = row["password_hash"] if row else None
     # Verify before looking at `row`: an unknown email must cost the same argon2 work as a known one.
     if not verify_password(stored, password) or row is None:
@@ -204,12 +204,9 @@ def update_me(db: Database, *, user_id: str, name: str) -> dict[str, Any]:
     return user_view(user)
 
 
-def delete_me(db: Database, policy: SessionPolicy, *, user_id: str, exports: BlobStore) -> None:
+def delete_user(db: Database, policy: SessionPolicy, *, user: dict[str, Any], exports: BlobStore) -> None:
     """Delete the account's export files, then the account and, by cascade, every row of it."""
-    user = repo.find_user(db, user_id)
-    if user is None:
-        raise NotFoundError("account")
     # Files first: if the store fails, nothing is deleted yet and the user can simply try again.
-    erase_user_exports(exports, user_id)
-    db.batch(repo.delete_user(user_id=user_id, email_key=email_key(policy, user["email"])))
+    erase_user_exports(exports, user["id"])
+    db.batch(repo.delete_user(user_id=user["id"], email_key=email_key(policy, user["email"])))
     db.purge_deleted()

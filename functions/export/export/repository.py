@@ -142,6 +142,15 @@ def page(
     )
 
 
+def row_count_probe(collection: Collection, *, user_id: str) -> Statement:
+    """How many rows of the collection the caller has, counted up to one more than a page holds: read
+    with the first page, it tells whether that page was the whole collection (no further read)."""
+    return Statement(
+        f"SELECT count(*) FROM (SELECT 1 FROM {collection.table} WHERE user_id = ? LIMIT ?)",
+        (user_id, MAX_PAGE_ROWS + 1),
+    )
+
+
 def account_statements(user_id: str) -> list[Statement]:
     """The user (as GET /v1/me shows it), their profile and their calendar connection's status."""
     return [

@@ -8,15 +8,18 @@ Google, prep claim), a key, a sync cursor or queue bookkeeping: the views below 
 columns, and tests/integration/test_export_completeness.py accounts for every column of every table.
 
 Rows are read page by page (the repository's keyset pages) and written as they come, so memory does not
-grow with the user's data. Pages are separate reads: a record changed while an export runs may appear
-in its old or new form, but every record that exists throughout appears exactly once.
+grow with the user's data. The account and the first page of every collection are read in the same
+batch as the rate-limited reservation, so a small account's export is one consistent snapshot and two
+round trips (that batch, then marking the export ready). Further pages are separate reads: a record
+changed while a large export runs may appear in its old or new form, but every record that exists
+throughout appears exactly once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +27,7 @@ from typing import Any
 
 from common.calendar import calendar_status
 from common.clock import from_iso, new_id, to_iso
-from common.db import Database, Statement
+from common.db import Database, Result, Statement
 from common.errors import DomainError, NotFoundError, RateLimitedError
 from common.prep import prep_view
 from common.storage import BlobStore, LinkSigner, new_key, user_prefix
@@ -116,44 +119,76 @@ def profile_view(row: Row | None) -> Row:
 
 
 def _pages(
-    db: Database, collection: repo.Collection, *, user_id: str, for_csv: bool
+    db: Database,
+    collection: repo.Collection,
+    *,
+    user_id: str,
+    for_csv: bool,
+    first: list[tuple[Any, ...]] | None = None,
+    complete: bool = False,
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """The caller's rows of one collection, a keyset page at a time (for CSV: as CSV cells)."""
+    """The caller's rows of one collection, a keyset page at a time (for CSV: as CSV cells), starting
+    with `first` when it was already read (and ending there when it was `complete`)."""
     after: tuple[Any, ...] | None = None
     positions = [collection.fields.index(column) for column in collection.order]
+    rows = first
     while True:
-        stmt = repo.page(collection, user_id=user_id, after=after, for_csv=for_csv)
-        result = db.execute(stmt.sql, stmt.params)
-        if not result.rows:
+        if rows is None:
+            stmt = repo.page(collection, user_id=user_id, after=after, for_csv=for_csv)
+            result = db.execute(stmt.sql, stmt.params)
+            assert not result.rows or result.columns == collection.fields, (result.columns, collection.fields)
+            rows = result.rows
+        if not rows:
             return
-        assert result.columns == collection.fields, (result.columns, collection.fields)
-        after = tuple(result.rows[-1][position] for position in positions)
-        yield result.rows
+        after = tuple(rows[-1][position] for position in positions)
+        yield rows
+        if complete:
+            return
+        rows = None
+
+
+def read_statements(user_id: str, *, for_csv: bool) -> list[Statement]:
+    """What an export reads up front, in one snapshot: the account, then the first page of each
+    collection with its row-count probe. A small account needs no other read."""
+    statements = repo.account_statements(user_id)
+    for collection in repo.COLLECTIONS:
+        statements.append(repo.page(collection, user_id=user_id, after=None, for_csv=for_csv))
+        statements.append(repo.row_count_probe(collection, user_id=user_id))
+    return statements
 
 
 def read_content(
-    db: Database, *, user_id: str, now: datetime, for_csv: bool = False
+    db: Database, results: Sequence[Result], *, user_id: str, now: datetime, for_csv: bool = False
 ) -> writers.ExportContent:
-    """Everything of the user, with the collections still to be read (lazily, page by page)."""
-    user, profile, calendar = db.batch(repo.account_statements(user_id))
+    """Everything of the user, from the `results` of read_statements, with the rest of any collection
+    that did not fit its first page still to be read (lazily, page by page)."""
+    user, profile, calendar, *firsts = results
     user_row = user.first()
     if user_row is None:
         raise NotFoundError("account")
-    collections = tuple(
-        writers.Collection(
-            name=collection.name,
-            fields=collection.fields,
-            pages=_pages(db, collection, user_id=user_id, for_csv=for_csv),
-            item=_VIEWS[collection.name],
+    collections = []
+    for index, collection in enumerate(repo.COLLECTIONS):
+        first, probe = firsts[2 * index], firsts[2 * index + 1]
+        assert not first.rows or first.columns == collection.fields, (first.columns, collection.fields)
+        pages = _pages(
+            db,
+            collection,
+            user_id=user_id,
+            for_csv=for_csv,
+            first=first.rows,
+            complete=probe.scalar() == len(first.rows),
         )
-        for collection in repo.COLLECTIONS
-    )
+        collections.append(
+            writers.Collection(
+                name=collection.name, fields=collection.fields, pages=pages, item=_VIEWS[collection.name]
+            )
+        )
     return writers.ExportContent(
         exported_at=to_iso(now),
         user=user_view(user_row, calendar.first()),
         profile=profile_view(profile.first()),
         calendar=calendar_status(calendar.first()),
-        collections=collections,
+        collections=tuple(collections),
     )
 
 
@@ -196,20 +231,21 @@ def create_export(
     """Write an export of all the caller's data and return a signed URL to it."""
     export_id = new_id()
     key = new_key(user_id, export_id, _EXTENSION[export_format])
-    results = db.batch(
-        repo.reserve_export(
-            export_id=export_id,
-            user_id=user_id,
-            export_format=export_format,
-            object_key=key,
-            now=to_iso(now),
-            window_start=to_iso(now - RATE_WINDOW),
-            kept_since=to_iso(now - KEEP_FOR),
-            hourly_limit=policy.hourly_limit,
-        )
+    for_csv = export_format == "csv"
+    # One snapshot: the rate-limited reservation and everything a small account's export reads.
+    reserve = repo.reserve_export(
+        export_id=export_id,
+        user_id=user_id,
+        export_format=export_format,
+        object_key=key,
+        now=to_iso(now),
+        window_start=to_iso(now - RATE_WINDOW),
+        kept_since=to_iso(now - KEEP_FOR),
+        hourly_limit=policy.hourly_limit,
     )
+    results = db.batch([*reserve, *read_statements(user_id, for_csv=for_csv)])
     if results[1].rows_affected == 0:
-        oldest = results[-1].scalar()
+        oldest = results[len(reserve) - 1].scalar()
         wait = from_iso(oldest) + RATE_WINDOW - now if oldest else RATE_WINDOW
         raise RateLimitedError(
             f"At most {policy.hourly_limit} exports an hour; try again later",
@@ -218,7 +254,7 @@ def create_export(
     store.prune(user_prefix(user_id), older_than=now - KEEP_FOR)
     name = filename(export_format, now)
     try:
-        content = read_content(db, user_id=user_id, now=now, for_csv=export_format == "csv")
+        content = read_content(db, results[len(reserve) :], user_id=user_id, now=now, for_csv=for_csv)
         write = writers.json_document if export_format == "json" else writers.csv_zip
         measured = _Measured(write(content))
         store.put(key, measured, content_type=_MEDIA[export_format], filename=name)

@@ -23,7 +23,7 @@ from common.cursors import PageRequest, get_cursor_codec
 from common.db import Database, DatabaseBusyError, get_database
 from common.errors import DomainError, UnauthorizedError, ValidationFailedError
 from common.observability import get_logger
-from common.security import Principal, authenticate
+from common.security import Principal, SessionBoundDatabase, verify_access_token
 from common.settings import get_settings
 from common.tokens import get_token_service
 
@@ -251,17 +251,22 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
 _bearer = HTTPBearer(auto_error=False, scheme_name="BearerAuth", description="Access token (JWT)")
 
 
-async def db_dependency() -> Database:
-    # async: a plain `def` dependency would cost a thread-pool hop on every request.
-    return get_database()
+async def db_dependency() -> SessionBoundDatabase:
+    # async: a plain `def` dependency would cost a thread-pool hop on every request. One per request
+    # (FastAPI caches it): `current_principal` binds it to the caller, so on an authenticated route
+    # every unit of work also checks the session, in the same round trip (common.security).
+    return SessionBoundDatabase(get_database())
 
 
 async def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    db: Annotated[SessionBoundDatabase, Depends(db_dependency)],
 ) -> Principal:
     if credentials is None:
         raise UnauthorizedError("Send an access token: Authorization: Bearer <token>")
-    return authenticate(credentials.credentials, tokens=get_token_service(), db=get_database())
+    principal = verify_access_token(credentials.credentials, tokens=get_token_service())
+    db.bind(principal)
+    return principal
 
 
 async def page_request(

@@ -39,6 +39,14 @@ class Result:
         return self.rows[0][0] if self.rows else None
 
 
+_READ_ONLY_PREFIXES = ("SELECT", "VALUES", "EXPLAIN")
+
+
+def is_read_only(sql: str) -> bool:
+    """Whether a statement only reads (conservatively: a `WITH ...` counts as a write)."""
+    return sql.lstrip()[:7].upper().startswith(_READ_ONLY_PREFIXES)
+
+
 class DatabaseError(Exception):
     """A database failure; the message is for logs, never for API responses."""
 

@@ -27,6 +27,7 @@ from common.db import (
     Params,
     Result,
     Statement,
+    is_read_only,
 )
 
 _PRAGMAS = (
@@ -97,8 +98,11 @@ class EmbeddedDatabase:
     def batch(self, statements: Sequence[Statement]) -> list[Result]:
         with self._lock:
             conn = self._conn()
+            # Writers take the write lock up front (no lock upgrade to fail half way); a batch of
+            # reads only needs a consistent snapshot and leaves other processes' writers alone.
+            begin = "BEGIN DEFERRED" if all(is_read_only(s.sql) for s in statements) else "BEGIN IMMEDIATE"
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(begin)
             except ValueError as exc:
                 raise _translate(exc) from exc
             try:

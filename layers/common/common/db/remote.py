@@ -50,6 +50,7 @@ from common.db import (
     Result,
     Statement,
     Value,
+    is_read_only,
 )
 from common.db.embedded import constraint_name
 
@@ -63,7 +64,6 @@ _RETRY_DELAY_SECONDS = 0.05
 _INT64 = (-(2**63), 2**63 - 1)
 _BUSY_CODES = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "TRANSACTION_BUSY", "TRANSACTION_TIMEOUT"})
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
-_READ_ONLY_PREFIXES = ("SELECT", "VALUES", "EXPLAIN")
 
 
 def _is_loopback(host: str) -> bool:
@@ -164,7 +164,7 @@ class RemoteDatabase:
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         requests: list[dict[str, Any]] = [{"type": "execute", "stmt": _stmt(sql, params)}, {"type": "close"}]
-        results = self._pipeline(requests, read_only=_is_read_only(sql))
+        results = self._pipeline(requests, read_only=is_read_only(sql))
         response = _stream_response(results[0], "execute")
         return _result(response.get("result"))
 
@@ -172,7 +172,7 @@ class RemoteDatabase:
         if not statements:
             return []
         n = len(statements)
-        read_only = all(_is_read_only(s.sql) for s in statements)
+        read_only = all(is_read_only(s.sql) for s in statements)
         # Writers take the write lock up front (as the embedded driver does: no lock upgrade to fail
         # half way); a batch of reads only needs a consistent snapshot and leaves writers alone.
         begin = "BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE"
@@ -318,10 +318,6 @@ def _no_delay(conn: http.client.HTTPConnection) -> None:
 
 def _unpack(statement: Statement) -> tuple[str, Params]:
     return statement.sql, statement.params
-
-
-def _is_read_only(sql: str) -> bool:
-    return sql.lstrip().upper().startswith(_READ_ONLY_PREFIXES)
 
 
 def _in_transaction_after(step: int) -> dict[str, Any]:
