@@ -111,13 +111,16 @@ def changed_tables(before: dict[str, list[Any]], after: dict[str, list[Any]]) ->
 
 @dataclass
 class HttpFault:
-    """Answer matching requests with `status` (or drop the connection: `status=None`), `times` times."""
+    """Answer matching requests with `status` (or drop the connection: `status=None`), `times` times.
+    `after_forward=True`: the upstream receives and handles the request, then the connection is dropped
+    before the answer (the client cannot know it worked)."""
 
     match: Callable[[str, str, dict[str, str], bytes], bool]
     status: int | None = 500
     body: bytes = b""
     content_type: str = "application/xml"
     times: int = 1
+    after_forward: bool = False
 
 
 @dataclass
@@ -200,7 +203,7 @@ class FaultProxy:
                 if fault.times <= 0:
                     self._faults.remove(fault)
             self.records.append(ProxyRecord(handler.command, handler.path, headers, body, fault is not None))
-        if fault is not None:
+        if fault is not None and not fault.after_forward:
             if fault.status is None:  # the connection dies without an answer
                 handler.close_connection = True
                 handler.connection.close()
@@ -217,6 +220,10 @@ class FaultProxy:
             conn.request(handler.command, handler.path, body=body or None, headers=forwarded)
             response = conn.getresponse()
             data = response.read()
+            if fault is not None:  # after_forward: handled upstream, the answer is lost
+                handler.close_connection = True
+                handler.connection.close()
+                return
             handler.send_response(response.status)
             for name, value in response.getheaders():
                 if name.lower() not in ("transfer-encoding", "connection", "content-length"):
