@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+from common.errors import ServiceUnavailableError
+from common.observability import get_logger
+
 S3_PREFIX = "exports/"
 # S3 parts must be at least 5 MiB (except the last); one part is all an upload holds in memory.
 PART_SIZE = 8 * 1024 * 1024
@@ -190,6 +193,21 @@ class S3BlobStore:
         return S3_PREFIX + key
 
     def put(self, key: str, chunks: Iterable[bytes], *, content_type: str, filename: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._put(key, chunks, content_type=content_type, filename=filename)
+        except (BotoCoreError, ClientError) as exc:
+            # botocore's own retries are spent: say so plainly (503) instead of an unexpected 500.
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+            get_logger().warning(
+                "export upload failed", extra={"error_type": type(exc).__name__, "code": code}
+            )
+            raise ServiceUnavailableError(
+                "Export storage is unavailable; try again shortly", headers={"Retry-After": "10"}
+            ) from None
+
+    def _put(self, key: str, chunks: Iterable[bytes], *, content_type: str, filename: str) -> None:
         target = {
             "Bucket": self.bucket,
             "Key": self._key(key),
