@@ -1,22 +1,30 @@
 """Lambda test doubles: API Gateway HTTP API (payload v2.0) events built from events/*.json, a context.
 
 The sample files are the ones a user passes to `sam local invoke -e events/<name>.json AuthFunction`;
-tests start from them so the samples stay runnable.
+tests start from them so the samples stay runnable. events/*.json are API Gateway events; the other event
+sources' samples live in subfolders (events/sqs/, events/schedule/). Placeholders in the samples
+(`Bearer REPLACE_WITH_ACCESS_TOKEN`, fixed sample ids, `REPLACE_WITH_...` values) are swapped for real
+ones with `with_values`.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
+# What the samples carry instead of a real access token: `authorization: Bearer REPLACE_WITH_ACCESS_TOKEN`.
+PLACEHOLDER_TOKEN = "REPLACE_WITH_ACCESS_TOKEN"
 
 
 class _Unset:
@@ -34,7 +42,52 @@ def _load(name: str) -> dict[str, Any]:
 
 
 def event_names() -> list[str]:
+    """The API Gateway samples (events/*.json), by stem."""
     return sorted(p.stem for p in EVENTS_DIR.glob("*.json"))
+
+
+def sample_names() -> list[str]:
+    """Every sample under events/, at any depth, as the name `load_sample` takes ("health", "sqs/prep")."""
+    return sorted(p.relative_to(EVENTS_DIR).with_suffix("").as_posix() for p in EVENTS_DIR.rglob("*.json"))
+
+
+def load_sample(name: str) -> dict[str, Any]:
+    """A fresh copy of events/<name>.json exactly as committed (any event source)."""
+    return copy.deepcopy(_load(name))
+
+
+def with_values(event: dict[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of a sample with every occurrence of each key (a placeholder or a sample id) replaced by its
+    value, wherever the event carries it: path, pathParameters, query string (percent-encoded in
+    rawQueryString), cookies, headers, body, SQS message bodies. `content-length` and SQS `md5OfBody`
+    follow the bodies; base64-encoded bodies are not rewritten."""
+
+    def replace(text: str, *, in_url: bool = False) -> str:
+        for old, new in values.items():
+            text = text.replace(old, quote(new, safe="") if in_url else new)
+        return text
+
+    def walk(value: Any, key: str | None = None) -> Any:
+        if isinstance(value, str):
+            return replace(value, in_url=key == "rawQueryString")
+        if isinstance(value, list):
+            return [walk(item, key) for item in value]
+        if isinstance(value, dict):
+            if value.get("isBase64Encoded"):
+                return {k: (v if k == "body" else walk(v, k)) for k, v in value.items()}
+            return {k: walk(v, k) for k, v in value.items()}
+        return value
+
+    result: dict[str, Any] = walk(event)
+    headers = result.get("headers")
+    body = result.get("body")
+    text_body = isinstance(body, str) and not result.get("isBase64Encoded")
+    if isinstance(headers, dict) and "content-length" in headers and text_body:
+        headers["content-length"] = str(len(str(body).encode()))
+    for record in result.get("Records", []):
+        if isinstance(record, dict) and "md5OfBody" in record and isinstance(record.get("body"), str):
+            record["md5OfBody"] = hashlib.md5(record["body"].encode()).hexdigest()  # noqa: S324 (SQS's own)
+    return result
 
 
 def api_event(
