@@ -1091,3 +1091,12 @@ def test_samconfig_overrides_deploy_cleanly(source: dict[str, Any], monkeypatch:
         spec["Default"] = int(value) if spec["Type"] == "Number" else value
     problems = lint_problems(json.dumps(sam_transform(configured, monkeypatch)))
     assert not problems, describe(problems)
+
+
+def test_a_failed_fan_out_is_not_rerun(expanded: dict[str, Any]) -> None:
+    """Neither the scheduler nor Lambda's asynchronous retries rerun a failed poll: the next one resumes."""
+    (schedule,) = resources_of(expanded, "AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    (config,) = resources_of(expanded, "AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["FunctionName"] == {"Ref": "CalendarPollFunction"}
+    assert config["Properties"]["MaximumRetryAttempts"] == 0
