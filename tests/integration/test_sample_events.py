@@ -4,7 +4,8 @@ Lambda handler of the function template.yaml routes it to, and the answer is the
 - Which function serves a sample comes from template.yaml, never from this file: an HTTP sample by its
   `routeKey` (the function's HttpApi events), an SQS batch by the queue in its `eventSourceARN`
   (CloudFormation names queues `<stack>-<LogicalId>-<suffix>`; the function whose SQS event reads that
-  queue), a schedule by the schedule name in `resources` (SAM names a ScheduleV2 `<Function><Event>`).
+  queue), a schedule by the schedule name in `resources` (the ScheduleV2 event's `Name`, which may be a
+  `!Sub` of the stack name; SAM's default is `<Function><Event>`).
   The handler is imported from the function's `Handler` (its CodeUri and the layer are on sys.path, as
   in Lambda).
 - Placeholders: authenticated samples carry `Bearer REPLACE_WITH_ACCESS_TOKEN`; records samples use the
@@ -34,6 +35,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
 
 from common.clock import utc_now
@@ -365,8 +367,6 @@ def _health(request: pytest.FixtureRequest) -> None:
 def _jwks(request: pytest.FixtureRequest) -> None:
     access_token = token()
     keys = json_body(http("jwks"), 200)["keys"]
-    import jwt
-
     kid = jwt.get_unverified_header(access_token)["kid"]
     assert [key["kid"] for key in keys] == [kid]
     assert all(key["kty"] == "EC" and "d" not in key for key in keys)
