@@ -286,10 +286,14 @@ def test_the_schedule_sample_is_what_scheduler_delivers_to_the_schedulev2_target
     assert sample["version"] == "0"
     uuid.UUID(sample["id"])
     [arn] = sample["resources"]
+    # The schedule is named after the stack (two stacks in one account must not collide); the sample
+    # is what the stack samconfig.toml deploys (interview-tracker) would receive.
+    assert logical_id == "CalendarPollFunctionPoll"
+    assert schedule["Name"] == {"Fn::Sub": "${AWS::StackName}-calendar-poll"}
+    stack_name = "interview-tracker"
     assert arn == (
-        f"arn:aws:scheduler:{sample['region']}:{sample['account']}:schedule/default/{schedule['Name']}"
+        f"arn:aws:scheduler:{sample['region']}:{sample['account']}:schedule/default/{stack_name}-calendar-poll"
     )
-    assert schedule["Name"] == logical_id == "CalendarPollFunctionPoll"
     assert sample["time"].endswith("Z") and "Records" not in sample
 
 
