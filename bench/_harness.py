@@ -86,6 +86,47 @@ def table(samples: list[Sample]) -> str:
 
 def machine() -> str:
     return (
-        f"{os.cpu_count()} cores, {platform.machine()}, {platform.system()} {platform.release()}, "
-        f"Python {sys.version.split()[0]}"
+        f"{os.cpu_count()} cores ({cpu_model()}), {platform.machine()}, "
+        f"{platform.system()} {platform.release()}, Python {sys.version.split()[0]}"
     )
+
+
+class Budgets:
+    """Each benchmark's budget checks; `finish()` exits non-zero when any was missed (`make bench` stops)."""
+
+    def __init__(self, bench: str) -> None:
+        self.bench = bench
+        self.misses: list[str] = []
+
+    def check(self, what: str, ok: bool, detail: str) -> str:
+        """Record one check; the verdict for a table cell ("ok" / "OVER BUDGET")."""
+        if not ok:
+            self.misses.append(f"{what}: {detail}")
+        return "ok" if ok else "OVER BUDGET"
+
+    def finish(self) -> None:
+        print()
+        if not self.misses:
+            print(f"{self.bench}: every budget met")
+            return
+        print(f"{self.bench}: {len(self.misses)} budget(s) missed:")
+        for miss in self.misses:
+            print(f"- {miss}")
+        sys.exit(1)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (as /proc/cpuinfo has it), for the record of a run."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def load_average() -> str:
+    try:
+        return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "load average unknown"

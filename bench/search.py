@@ -1,8 +1,14 @@
-"""Opportunity search and list latency for a heavy user (10,000 opportunities), plus everyday reads of
-an ordinary user, through the in-process app (FastAPI TestClient: routing, auth, validation, the
-embedded database, JSON), as `make run` serves them.
+"""Opportunity search and list latency for a heavy user (10,000 opportunities and 50,000 notes), plus
+everyday reads of an ordinary user, through the in-process app (FastAPI TestClient: routing, auth,
+validation, the embedded database, JSON), as `make run` serves them.
 
-    python -m bench.search [--opportunities 10000] [--requests 200] [--seed 7]
+    python -m bench.search [--opportunities 10000] [--notes 50000] [--requests 50] [--seed 7]
+
+Budget (issue 9 item 4): p50 of a `q=` search and of a page of 50 at most 2x the same query in raw SQL
+(the SQL statement the records repository builds for that request, run on a plain libsql connection
+to the same file and fetched: the engine's share, with no app around it), measured interleaved. The
+budget rows call the records Lambda handler with API Gateway events (tests/events.py), so the time is
+the function's, not an HTTP client's; the other rows go through TestClient as before.
 
 The heavy user's opportunities are generated deterministically (random.Random(seed)) and written in
 batches through the Database port with the records repository's own INSERT statements (the triggers
@@ -20,10 +26,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench._harness import Sample, isolated_data_dir, machine, measure, table
+from bench._harness import Budgets, Sample, isolated_data_dir, load_average, machine, measure, table
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the throwaway benchmark users' password
 BATCH = 500
+BUDGET = 2.0
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 STATUSES = ("wishlist", "applied", "screening", "interviewing", "offer", "accepted", "rejected", "withdrawn")
@@ -278,7 +285,7 @@ def heavy_user_samples(get: Get, runs: int, count: int) -> list[Sample]:
         counts = found[-runs:]
         samples.append(Sample(sample.name, sample.millis, f"items/page {min(counts)}..{max(counts)}"))
 
-    words = ("python", "kubernetes", "payment", "latency", "zurich", "mentor", "checkout", "observability")
+    words = WORDS
     pairs = ("senior python", "data pipeline", "remote kafka", "acme engineer", "secure payment")
     prefixes = ("kub", "obs", "pay", "eng", "ana", "mig", "rec", "sea")
     listing("list, default (updated_at, limit 50)", lambda i: {})
@@ -374,10 +381,113 @@ def ordinary_user_samples(client: Any, runs: int) -> list[Sample]:
     ]
 
 
+def insert_notes(user_id: str, count: int, seed: int) -> float:
+    """`count` notes of 20-120 words, each on one of the user's opportunities; seconds taken."""
+    from common.clock import new_id, to_iso
+    from common.db import Statement, get_database
+
+    db = get_database()
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    ids = [row[0] for row in db.execute("SELECT id FROM opportunities WHERE user_id = ?", (user_id,)).rows]
+    statements: list[Statement] = []
+    for _ in range(count):
+        at = to_iso(NOW - timedelta(days=rng.uniform(0, 365)))
+        body = " ".join(_sentence(rng, "Acme", []) for _ in range(rng.randint(2, 10)))
+        statements.append(
+            Statement(
+                "INSERT INTO notes (id, user_id, body, opportunity_id, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (new_id(), user_id, body, rng.choice(ids), at, at),
+            )
+        )
+        if len(statements) >= 1000:
+            db.batch(statements)
+            statements = []
+    if statements:
+        db.batch(statements)
+    return time.perf_counter() - started
+
+
+WORDS = ("python", "kubernetes", "payment", "latency", "zurich", "mentor", "checkout", "observability")
+
+
+def budget_rows(
+    headers: dict[str, str], user_id: str, database_path: str, runs: int, budgets: Budgets
+) -> list[str]:
+    """API p50 (the records Lambda handler, as deployed: no HTTP client decoding the page) against the
+    repository's own statement on a bare libsql connection, interleaved."""
+    from urllib.parse import urlencode
+
+    import libsql
+
+    from records import repository as repo
+    from records.handler import lambda_handler
+    from tests.events import LambdaContext, api_event, response_json
+
+    context = LambdaContext(function_name="interview-tracker-records")
+    lowered: dict[str, str | None] = {key.lower(): value for key, value in headers.items()}
+
+    raw = libsql.connect(database_path, isolation_level=None)
+
+    def statement(q: str | None) -> Any:
+        match = repo.search_expression(user_id, q) if q else None
+        return repo.list_opportunities(
+            user_id=user_id,
+            archived=False,
+            status=None,
+            tag=None,
+            match=match,
+            keyset=repo.OPPORTUNITY_SORTS["updated_at"],
+            position=None,
+            limit=51,
+        )
+
+    cases: dict[str, Callable[[int], str | None]] = {
+        "page of 50 (default list)": lambda i: None,
+        "q=word (page of 50)": lambda i: _rotating(WORDS)(i),
+    }
+    rows = []
+    for name, query in cases.items():
+        api: list[float] = []
+        sql: list[float] = []
+        for i in range(runs + 5):
+            q = query(i)
+            event = api_event("opportunities_list", query=urlencode({"q": q}) if q else "", headers=lowered)
+            started = time.perf_counter()
+            response = lambda_handler(event, context)
+            api_ms = (time.perf_counter() - started) * 1000
+            assert response["statusCode"] == 200, response
+            page = response_json(response)
+            stmt = statement(q)
+            started = time.perf_counter()
+            fetched = raw.execute(stmt.sql, tuple(stmt.params)).fetchall()
+            sql_ms = (time.perf_counter() - started) * 1000
+            assert len(fetched[:50]) == len(page["items"]), (name, len(fetched), len(page["items"]))
+            if i >= 5:  # the first five warm both up
+                api.append(api_ms)
+                sql.append(sql_ms)
+        api_sample, sql_sample = Sample(name, api), Sample(name, sql)
+        ratio = api_sample.p50 / sql_sample.p50
+        verdict = budgets.check(
+            f"search: {name}",
+            ratio <= BUDGET,
+            f"API p50 {api_sample.p50:.2f} ms = {ratio:.2f}x raw SQL's {sql_sample.p50:.2f} ms "
+            f"(budget {BUDGET}x)",
+        )
+        rows.append(
+            f"| {name} | {runs} | {api_sample.p50:.2f} | {sql_sample.p50:.2f} | {ratio:.2f}x | "
+            f"{api_sample.p50 - sql_sample.p50:.2f} | {verdict} |"
+        )
+    raw.close()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--opportunities", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=200, help="timed requests per row")
+    parser.add_argument("--notes", type=int, default=50_000)
+    parser.add_argument("--requests", type=int, default=50, help="timed requests per row")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
@@ -389,21 +499,31 @@ def main(argv: list[str] | None = None) -> None:
         with TestClient(build_app()) as client:
             user_id, headers = _register(client, "heavy@example.com")
             seconds, ledger = insert_opportunities(user_id, args.opportunities, args.seed)
+            note_seconds = insert_notes(user_id, args.notes, args.seed)
             size_mb = sum(p.stat().st_size for p in data_dir.glob("tracker.db*")) / 2**20
             print(
                 f"setup: {args.opportunities} opportunities ({ledger} ledger entries) in {seconds:.1f} s "
-                f"({args.opportunities / seconds:.0f}/s), database {size_mb:.0f} MiB\n"
+                f"({args.opportunities / seconds:.0f}/s), {args.notes} notes in {note_seconds:.1f} s, "
+                f"database {size_mb:.0f} MiB\n"
             )
             get = _getter(client, headers)
+            budgets = Budgets("bench.search")
+            budget = budget_rows(headers, user_id, str(data_dir / "tracker.db"), args.requests * 2, budgets)
             samples = heavy_user_samples(get, args.requests, args.opportunities)
             samples += ordinary_user_samples(client, args.requests)
 
-    print(f"bench.search: {datetime.now(UTC):%Y-%m-%d}, {machine()}")
+    print(f"bench.search: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {load_average()}")
     print(
-        f"heavy user: {args.opportunities} opportunities (seed {args.seed}); {args.requests} timed requests"
+        f"heavy user: {args.opportunities} opportunities and {args.notes} notes (seed {args.seed}); "
+        f"{args.requests} timed requests a row after 5 untimed ones; in-process app via TestClient; "
+        "access log at WARNING\n"
     )
-    print("after 5 untimed warm-up requests; in-process app via TestClient; access log at WARNING\n")
+    print("| request (heavy user) | n | API p50 ms | raw SQL p50 ms | API vs SQL | API - SQL ms | budget |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    print("\n".join(budget))
+    print()
     print(table(samples))
+    budgets.finish()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,288 @@
+"""Cold start: import of each function's handler module in a fresh process, as Lambda's init phase
+runs it, against the framework or SDK the function cannot do without.
+
+    python -m bench.cold_start [--runs 15] [--importtime MODULE]
+
+Each sample is a new interpreter (`python -S`: no site processing, no .pth files) whose sys.path is
+what a deployed function has: its own folder (`/var/task`), then the layer (`/opt/python`: our
+`common` package and the site-packages the layer bundles). The environment is a deployed function's
+(template.yaml: Globals plus the function's own variables) with a remote DATABASE_URL that points
+nowhere: nothing may connect at import time. The time is the process's CPU time from just before the
+first import to just after the last one (interpreter start-up is the same for every row and is left
+out); CPU time, because on this shared 2-core machine wall time mostly measures the neighbours. Wall
+time is shown beside it.
+
+Rows (medians of --runs samples, --sdk-runs for the two anthropic rows, whose imports take seconds;
+taken interleaved so a noisy moment hits every row alike):
+- HTTP functions (auth, records, export): `import <fn>.handler` against `import fastapi, mangum`.
+- prep: the handler, then `import anthropic` (the SDK its first message imports), against
+  `import anthropic` alone.
+- calendar_poll: the handler, then the Google modules its first sync imports, against those modules
+  alone (`import googleapiclient` by itself is a 30 ms package `__init__`: no baseline for a function
+  that builds a Calendar client).
+Budget: each at most 1.15x its baseline (our code adds at most 15%), and no HTTP function has
+anthropic, googleapiclient, authlib or boto3 (tests/integration/test_cold_imports.py's list) loaded
+after its import.
+
+`--importtime MODULE` prints `python -X importtime` for one handler (same sys.path and environment),
+cumulative milliseconds of our modules and of the third-party modules they pull in, after the
+baseline's modules: where a miss comes from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench._harness import Budgets, load_average, machine
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYER = ROOT / "layers" / "common"
+BUDGET = 1.15
+GOOGLE_SDK = (
+    "googleapiclient.discovery",
+    "googleapiclient.errors",
+    "google.oauth2.credentials",
+    "google_auth_httplib2",
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    function: str | None  # whose folder and environment; None: the baseline of `kind`
+    modules: tuple[str, ...]
+    baseline: str = ""  # the name of the case this one is compared with
+    http: bool = False
+
+
+CASES = (
+    Case("fastapi + mangum", "records", ("fastapi", "mangum")),
+    Case("auth.handler", "auth", ("auth.handler",), "fastapi + mangum", http=True),
+    Case("records.handler", "records", ("records.handler",), "fastapi + mangum", http=True),
+    Case("export.handler", "export", ("export.handler",), "fastapi + mangum", http=True),
+    Case("anthropic", "prep", ("anthropic",)),
+    Case("prep.handler + anthropic", "prep", ("prep.handler", "anthropic"), "anthropic"),
+    Case("google calendar SDK", "calendar_poll", GOOGLE_SDK),
+    Case(
+        "calendar_poll.handler + SDK", "calendar_poll", ("calendar_poll.handler", *GOOGLE_SDK),
+        "google calendar SDK",
+    ),
+)  # fmt: skip
+
+_CHILD = """
+import json, sys, time
+HEAVY = {heavy!r}
+steps = []
+started, cpu_started = time.perf_counter(), time.process_time()
+for name in {modules!r}:
+    __import__(name)
+    steps.append((time.process_time() - cpu_started) * 1000)
+wall = (time.perf_counter() - started) * 1000
+loaded = sorted(m for m in HEAVY if m in sys.modules)
+print(json.dumps({{"steps": steps, "wall": wall, "heavy": loaded, "modules": len(sys.modules)}}))
+"""
+
+
+def _jwt_private_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def deployed_environment(function: str, secrets_: dict[str, str], data_dir: str) -> dict[str, str]:
+    """template.yaml's Globals plus the function's own variables, with made-up values and addresses."""
+    queue = "https://sqs.us-east-1.amazonaws.com/123456789012/interview-tracker-{}"
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": data_dir,
+        "LANG": "C.UTF-8",
+        "TRACKER_DATA_DIR": data_dir,  # nothing may be written there at import; a temp dir if it is
+        "AWS_LAMBDA_FUNCTION_NAME": f"interview-tracker-{function}",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PUBLIC_BASE_URL": "https://api.example.com",
+        "DATABASE_URL": "libsql://tracker-bench-nowhere.invalid",
+        "DATABASE_AUTH_TOKEN": "not-a-real-token",
+        "JWT_ISSUER": "https://api.example.com",
+        "JWT_AUDIENCE": "interview-tracker",
+        "LOG_LEVEL": "INFO",
+        "POWERTOOLS_SERVICE_NAME": "interview-tracker",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    cors = "https://app.example.com"
+    own: dict[str, dict[str, str]] = {
+        "auth": {
+            "JWT_PRIVATE_KEY": secrets_["jwt"],
+            "TOKEN_ENCRYPTION_KEY": secrets_["sealing"],
+            "ALLOWED_REDIRECT_URIS": "https://app.example.com/auth/callback",
+            "CORS_ALLOW_ORIGINS": cors,
+            "GOOGLE_CLIENT_ID": "bench.apps.googleusercontent.com",
+            "GOOGLE_CLIENT_SECRET": "bench-secret",
+            "EXPORT_BUCKET": "interview-tracker-exports",
+            "CALENDAR_SYNC_QUEUE_URL": queue.format("calendar-sync"),
+        },
+        "records": {
+            "JWT_PRIVATE_KEY": secrets_["jwt"],
+            "TOKEN_ENCRYPTION_KEY": secrets_["sealing"],
+            "CORS_ALLOW_ORIGINS": cors,
+            "PREP_QUEUE_URL": queue.format("prep"),
+            "PREP_MODEL": "claude-sonnet-4-6",
+            "PREP_RATE_LIMIT_PER_HOUR": "20",
+        },
+        "export": {
+            "JWT_PRIVATE_KEY": secrets_["jwt"],
+            "CORS_ALLOW_ORIGINS": cors,
+            "EXPORT_BUCKET": "interview-tracker-exports",
+            "EXPORT_URL_TTL_SECONDS": "900",
+        },
+        "prep": {
+            "ANTHROPIC_API_KEY": "sk-ant-bench-not-a-key",
+            "PREP_MODEL": "claude-sonnet-4-6",
+            "PREP_QUEUE_URL": queue.format("prep"),
+        },
+        "calendar_poll": {
+            "TOKEN_ENCRYPTION_KEY": secrets_["sealing"],
+            "GOOGLE_CLIENT_ID": "bench.apps.googleusercontent.com",
+            "GOOGLE_CLIENT_SECRET": "bench-secret",
+            "CALENDAR_SYNC_QUEUE_URL": queue.format("calendar-sync"),
+            "PREP_QUEUE_URL": queue.format("prep"),
+            "PREP_MODEL": "claude-sonnet-4-6",
+            "PREP_RATE_LIMIT_PER_HOUR": "20",
+        },
+    }
+    return {**base, **own[function]}
+
+
+def python_path(function: str) -> str:
+    """/var/task (the function's folder), then /opt/python (the layer: `common` and its packages)."""
+    return os.pathsep.join([str(ROOT / "functions" / function), str(LAYER), sysconfig.get_paths()["purelib"]])
+
+
+def run_case(case: Case, env: dict[str, str], heavy: tuple[str, ...]) -> dict[str, Any]:
+    assert case.function is not None
+    code = _CHILD.format(heavy=heavy, modules=case.modules)
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        env={**env, "PYTHONPATH": python_path(case.function)},
+        cwd=env["TRACKER_DATA_DIR"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if out.returncode:
+        raise RuntimeError(f"{case.name}: import failed\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def importtime(module: str, function: str, env: dict[str, str], baseline: tuple[str, ...]) -> None:
+    """Cumulative import time of what `module` adds after `baseline` (top entries)."""
+    code = "".join(f"import {name}\n" for name in (*baseline, module))
+    out = subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", "-c", code],
+        env={**env, "PYTHONPATH": python_path(function)},
+        cwd=env["TRACKER_DATA_DIR"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = []
+    for line in out.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if match:
+            rows.append((int(match[1]), int(match[2]), len(match[3]) // 2, match[4]))
+    last_baseline = max(i for i, row in enumerate(rows) if row[3] in baseline and row[2] == 0)
+    added = rows[last_baseline + 1 :]
+    print(f"{module}: {sum(r[0] for r in added) / 1000:.0f} ms of imports after {', '.join(baseline)}")
+    print("| cumulative ms | self ms | module |\n|---:|---:|---|")
+    for self_us, cumulative_us, depth, name in added:
+        if cumulative_us >= 5000:
+            print(f"| {cumulative_us / 1000:.1f} | {self_us / 1000:.1f} | {'· ' * depth}{name} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=15, help="fresh processes per row")
+    parser.add_argument("--sdk-runs", type=int, default=5, help="fresh processes per anthropic row")
+    parser.add_argument("--importtime", metavar="MODULE", help="e.g. records.handler: where its time goes")
+    args = parser.parse_args(argv)
+
+    from tests.integration.test_cold_imports import HEAVY
+
+    heavy = tuple(sorted({*HEAVY, "anthropic", "googleapiclient", "authlib", "boto3"}))
+    sealing = base64.b64encode(secrets.token_bytes(32)).decode()
+    keys = {"jwt": _jwt_private_key(), "sealing": sealing}
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as data_dir:
+        if args.importtime:
+            function = args.importtime.split(".")[0]
+            env = deployed_environment(function, keys, data_dir)
+            case = next(c for c in CASES if c.function == function and c.baseline)
+            baseline = next(c for c in CASES if c.name == case.baseline)
+            importtime(args.importtime, function, env, baseline.modules)
+            return
+        envs = {case.name: deployed_environment(case.function or "records", keys, data_dir) for case in CASES}
+        print(f"bench.cold_start: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {load_average()}")
+        samples: dict[str, list[dict[str, Any]]] = {case.name: [] for case in CASES}
+        for run in range(max(args.runs, args.sdk_runs)):
+            for case in CASES:
+                if run < (args.sdk_runs if "anthropic" in case.modules else args.runs):
+                    samples[case.name].append(run_case(case, envs[case.name], heavy))
+        print(
+            f"{args.runs} fresh processes per row ({args.sdk_runs} for the anthropic rows), interleaved; "
+            f"{load_average()} at the end\n"
+        )
+
+    budgets = Budgets("bench.cold_start")
+    medians = {name: statistics.median(s["steps"][-1] for s in runs) for name, runs in samples.items()}
+    print(
+        "| import | n | CPU ms, median | min..max | handler alone | vs baseline | wall ms, median | modules "
+        "| heavy SDKs loaded | budget |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    for case in CASES:
+        runs = samples[case.name]
+        totals = [s["steps"][-1] for s in runs]
+        handler = statistics.median(s["steps"][0] for s in runs) if case.baseline else None
+        loaded = sorted({m for s in runs for m in s["heavy"]})
+        verdict, ratio_text = "", ""
+        if case.baseline:
+            ratio = medians[case.name] / medians[case.baseline]
+            ratio_text = f"{ratio:.2f}x {case.baseline}"
+            verdict = budgets.check(
+                f"cold start of {case.name}",
+                ratio <= BUDGET,
+                f"{medians[case.name]:.0f} ms CPU = {ratio:.2f}x {case.baseline} "
+                f"({medians[case.baseline]:.0f} ms), budget {BUDGET:.2f}x",
+            )
+            if case.http and loaded:
+                verdict = budgets.check(f"{case.name} imports", False, f"loads {', '.join(loaded)} at import")
+        wall = statistics.median(s["wall"] for s in runs)
+        print(
+            f"| {case.name} | {len(runs)} | {medians[case.name]:.0f} | "
+            f"{min(totals):.0f}..{max(totals):.0f} | {'' if handler is None else f'{handler:.0f}'} | "
+            f"{ratio_text} | {wall:.0f} | {runs[0]['modules']} | {', '.join(loaded) or 'none'} | {verdict} |"
+        )
+    budgets.finish()
+
+
+if __name__ == "__main__":
+    main()
