@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -186,6 +187,11 @@ class ClaudePrepModel:
                         raise _StopRetryingError(429, body, wait)
                 return response
 
+        # At DEBUG the SDK logs every request's options, i.e. the whole prompt (resume, LinkedIn summary,
+        # job description, debriefs): whatever level the root logger runs at, its logs stop at INFO.
+        sdk_logger = logging.getLogger("anthropic")
+        if sdk_logger.getEffectiveLevel() < logging.INFO:
+            sdk_logger.setLevel(logging.INFO)
         # ANTHROPIC_BASE_URL, when set, is read by the SDK itself.
         return anthropic.Anthropic(
             api_key=self._api_key,
