@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from common.keys import jwt_private_key_pem
+from common.keys import jwt_key_pem
 from common.settings import get_settings
 from tests.conftest import bearer, register
 
@@ -60,7 +60,7 @@ def forge(header: dict[str, Any], claims: dict[str, Any], key: Any = None, alg: 
 
 
 def server_key() -> ec.EllipticCurvePrivateKey:
-    key = serialization.load_pem_private_key(jwt_private_key_pem(get_settings()), password=None)
+    key = serialization.load_pem_private_key(jwt_key_pem(get_settings()), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
 

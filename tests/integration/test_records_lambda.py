@@ -394,3 +394,30 @@ def test_a_non_json_body_is_a_415_and_malformed_json_a_400(invoke: Invoke, token
     assert_problem(invoke(text), 415)
     broken = records_event("opportunity_create", token, body='{"company": "Acme", ')
     assert_problem(invoke(broken), 400)
+
+
+def test_records_verifies_tokens_with_the_public_key_alone(
+    invoke: Invoke, token: str, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    """Deployed, records gets JWT_PUBLIC_KEY and no signing key (template.yaml): tokens the auth function
+    issued still work, and the function could not issue one."""
+    from cryptography.hazmat.primitives import serialization
+
+    from common.keys import JWT_KEY_FILE, KeyConfigurationError
+    from common.tokens import get_token_service
+    from tests.conftest import reset_caches
+
+    private = serialization.load_pem_private_key((isolated_env / JWT_KEY_FILE).read_bytes(), password=None)
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (isolated_env / JWT_KEY_FILE).unlink()  # nothing to fall back on: the public key is all there is
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "interview-tracker-records")
+    monkeypatch.setenv("JWT_PUBLIC_KEY", public_pem.decode())
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", "A" * 43 + "=")
+    monkeypatch.setenv("DATABASE_URL", f"file:{isolated_env / 'tracker.db'}")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    reset_caches()
+    assert_json(invoke(records_event("opportunities_list", token)), 200)
+    with pytest.raises(KeyConfigurationError, match="only verifies"):
+        get_token_service().issue(user_id="u", session_id="s", now=0)

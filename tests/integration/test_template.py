@@ -463,9 +463,8 @@ def test_the_export_function(source: dict[str, Any], expanded: dict[str, Any]) -
     assert env["EXPORT_URL_TTL_SECONDS"] == {"Ref": "ExportUrlTtlSeconds"}
     ttl = source["Parameters"]["ExportUrlTtlSeconds"]
     assert ttl["Default"] == Settings.model_fields["EXPORT_URL_TTL_SECONDS"].default == 900
-    assert {"JWT_PRIVATE_KEY", "DATABASE_URL", "DATABASE_AUTH_TOKEN", "JWT_ISSUER", "JWT_AUDIENCE"} <= set(
-        env
-    )
+    assert {"JWT_PUBLIC_KEY", "DATABASE_URL", "DATABASE_AUTH_TOKEN", "JWT_ISSUER", "JWT_AUDIENCE"} <= set(env)
+    assert "JWT_PRIVATE_KEY" not in env  # it verifies access tokens, never issues them
     # It verifies access tokens and writes files: no token encryption key, nothing of Google or the AI.
     assert "TOKEN_ENCRYPTION_KEY" not in env
     assert not {var for var in env if var.startswith(("GOOGLE_", "ANTHROPIC_", "PREP_"))}
@@ -492,7 +491,8 @@ def test_handlers_exist_inside_their_code_uri(source: dict[str, Any]) -> None:
 def test_the_common_layer_is_built_by_sam(source: dict[str, Any], expanded: dict[str, Any]) -> None:
     (layer,) = resources_of(source, "AWS::Serverless::LayerVersion").values()
     assert layer["Properties"]["ContentUri"] == "layers/common/"
-    assert layer["Metadata"]["BuildMethod"] == RUNTIME
+    # layers/common/Makefile -> scripts/build.py (tests/unit/test_packaging.py checks the Makefiles).
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert (ROOT / "layers/common/requirements.txt").is_file()
     assert (ROOT / "layers/common/common/__init__.py").is_file()
     (deployed,) = resources_of(expanded, "AWS::Lambda::LayerVersion").values()
@@ -717,11 +717,13 @@ def test_deployed_auth_function_has_what_lambda_requires(expanded: dict[str, Any
 
 
 def test_deployed_records_function_has_what_lambda_requires(expanded: dict[str, Any]) -> None:
-    """Access tokens are verified with the public half of JWT_PRIVATE_KEY; list cursors are signed with a
+    """Access tokens are verified with JWT_PUBLIC_KEY (no signing key); list cursors are signed with a
     key derived from TOKEN_ENCRYPTION_KEY. Nothing of OAuth, Google or the AI provider."""
     env = env_of(functions(expanded)["RecordsFunction"])
+    assert "JWT_PRIVATE_KEY" not in env
+    assert env["JWT_PUBLIC_KEY"] == {"Fn::Sub": "{{resolve:ssm:${JwtPublicKeyParameterName}}}"}
     required = {
-        "JWT_PRIVATE_KEY",
+        "JWT_PUBLIC_KEY",
         "TOKEN_ENCRYPTION_KEY",
         "DATABASE_URL",
         "DATABASE_AUTH_TOKEN",
@@ -753,9 +755,9 @@ def test_no_secret_values_anywhere_in_the_template(source: dict[str, Any]) -> No
         for pattern in _SECRET_LOOKING:
             assert not pattern.search(text), f"secret-looking value in template.yaml: {text[:40]}..."
     for name, spec in source["Parameters"].items():
-        # A Number (AccessTokenTtlSeconds) holds no secret.
+        # A Number (AccessTokenTtlSeconds) holds no secret; the JWT public key is an SSM String by name.
         if re.search(r"secret|token|key|password", name, re.I) and spec["Type"] != "Number":
-            assert name.endswith("SecretName"), f"{name}: pass secrets by name"
+            assert name.endswith(("SecretName", "PublicKeyParameterName")), f"{name}: pass secrets by name"
 
 
 # What each function may touch besides its own logs: the logical ids its IAM statements, event sources and
@@ -777,9 +779,9 @@ FUNCTION_SECRETS = {
         "TOKEN_ENCRYPTION_KEY",
         "GOOGLE_CLIENT_SECRET",
     },
-    # Verifies access tokens (the public half of the private key) and signs list cursors (derived key).
-    "RecordsFunction": {"DATABASE_AUTH_TOKEN", "JWT_PRIVATE_KEY", "TOKEN_ENCRYPTION_KEY"},
-    "ExportFunction": {"DATABASE_AUTH_TOKEN", "JWT_PRIVATE_KEY"},
+    # Verify access tokens with JWT_PUBLIC_KEY (not a secret); records signs list cursors (derived key).
+    "RecordsFunction": {"DATABASE_AUTH_TOKEN", "TOKEN_ENCRYPTION_KEY"},
+    "ExportFunction": {"DATABASE_AUTH_TOKEN"},
     "PrepFunction": {"DATABASE_AUTH_TOKEN", "ANTHROPIC_API_KEY"},
     "CalendarPollFunction": {"DATABASE_AUTH_TOKEN", "TOKEN_ENCRYPTION_KEY", "GOOGLE_CLIENT_SECRET"},
 }

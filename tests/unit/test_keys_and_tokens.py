@@ -21,7 +21,7 @@ from common.keys import (
     ENCRYPTION_KEY_FILE,
     JWT_KEY_FILE,
     KeyConfigurationError,
-    jwt_private_key_pem,
+    jwt_key_pem,
     token_encryption_key,
 )
 from common.settings import Settings
@@ -30,14 +30,14 @@ from common.tokens import TokenService
 
 def test_keys_are_generated_once_owner_only(isolated_env: Path) -> None:
     settings = Settings()
-    pem = jwt_private_key_pem(settings)
+    pem = jwt_key_pem(settings)
     key = token_encryption_key(settings)
     assert len(key) == 32
     for name in (JWT_KEY_FILE, ENCRYPTION_KEY_FILE):
         mode = stat.S_IMODE(os.stat(isolated_env / name).st_mode)
         assert mode == 0o600
     assert stat.S_IMODE(os.stat(isolated_env).st_mode) == 0o700
-    assert jwt_private_key_pem(settings) == pem
+    assert jwt_key_pem(settings) == pem
     assert token_encryption_key(settings) == key
 
 
@@ -45,9 +45,9 @@ def test_racing_processes_agree_on_one_key(isolated_env: Path) -> None:
     code = textwrap.dedent(
         """
         import hashlib
-        from common.keys import jwt_private_key_pem
+        from common.keys import jwt_key_pem
         from common.settings import Settings
-        print(hashlib.sha256(jwt_private_key_pem(Settings())).hexdigest())
+        print(hashlib.sha256(jwt_key_pem(Settings())).hexdigest())
         """
     )
     procs = [
@@ -75,7 +75,7 @@ def test_configured_keys_win_and_lambda_requires_them(monkeypatch: pytest.Monkey
     with pytest.raises(KeyConfigurationError):
         token_encryption_key(Settings())
     with pytest.raises(KeyConfigurationError):
-        jwt_private_key_pem(Settings())
+        jwt_key_pem(Settings())
 
 
 def _pem(curve: ec.EllipticCurve = ec.SECP256R1()) -> bytes:
@@ -140,3 +140,39 @@ def test_derived_keys_are_per_purpose_and_not_the_master_key(monkeypatch: pytest
     assert first == derived_key("login-failures")
     assert first != derived_key("other-purpose")
     assert first != b"m" * 32
+
+
+def _public_pem(private_pem: bytes) -> bytes:
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def test_a_public_key_alone_verifies_but_cannot_issue() -> None:
+    """Functions that only check access tokens (records, export) get JWT_PUBLIC_KEY, not the signing key."""
+    private_pem = _pem()
+    issuer, verifier = _service(private_pem), _service(_public_pem(private_pem))
+    assert verifier.kid == issuer.kid and verifier.jwks() == issuer.jwks()
+    token = issuer.issue(user_id="u1", session_id="s1", now=int(time.time()))
+    assert verifier.verify(token).user_id == "u1"
+    with pytest.raises(KeyConfigurationError, match="only verifies"):
+        verifier.issue(user_id="u1", session_id="s1", now=int(time.time()))
+    other = _service(_pem())
+    with pytest.raises(UnauthorizedError):
+        verifier.verify(other.issue(user_id="u1", session_id="s1", now=int(time.time())))
+
+
+def test_the_public_key_setting_is_used_only_without_a_private_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    private_pem = _pem()
+    public_pem = _public_pem(private_pem)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "RecordsFunction")
+    monkeypatch.setenv("JWT_PUBLIC_KEY", public_pem.decode().replace("\n", "\\n"))  # one-line env form
+    assert jwt_key_pem(Settings()) == public_pem
+    monkeypatch.setenv("JWT_PRIVATE_KEY", private_pem.decode())
+    assert jwt_key_pem(Settings()) == private_pem
+
+
+def test_a_public_key_of_the_wrong_curve_is_refused() -> None:
+    with pytest.raises(ValueError, match="P-256"):
+        _service(_public_pem(_pem(ec.SECP384R1())))

@@ -19,7 +19,7 @@ LOG_LEVEL
 """  # the table of ../shared/CONFIG.md
 CONFIG_NAMES = set(_CONFIG_TABLE.split())
 # Settings this project adds to the contract, each documented in the README's settings summary.
-EXTENSIONS = {"CALENDAR_SYNC_QUEUE_URL"}
+EXTENSIONS = {"CALENDAR_SYNC_QUEUE_URL", "JWT_PUBLIC_KEY"}
 
 
 def test_fields_are_exactly_the_config_contract_plus_documented_extensions() -> None:

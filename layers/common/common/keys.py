@@ -64,11 +64,17 @@ def _generate_ec_pem() -> bytes:
     )
 
 
-def jwt_private_key_pem(settings: Settings) -> bytes:
+def jwt_key_pem(settings: Settings) -> bytes:
+    """The PEM that signs and verifies access tokens: the private key when set (or, outside Lambda,
+    generated), else JWT_PUBLIC_KEY for a function that only verifies them."""
     if settings.JWT_PRIVATE_KEY is not None:
         return settings.JWT_PRIVATE_KEY.get_secret_value().replace("\\n", "\n").encode()
+    if settings.JWT_PUBLIC_KEY:
+        return settings.JWT_PUBLIC_KEY.replace("\\n", "\n").encode()
     if _in_lambda():
-        raise KeyConfigurationError("JWT_PRIVATE_KEY must be set in a deployed function")
+        raise KeyConfigurationError(
+            "JWT_PRIVATE_KEY (or, to verify only, JWT_PUBLIC_KEY) must be set in Lambda"
+        )
     return _read_or_create(settings.TRACKER_DATA_DIR / JWT_KEY_FILE, _generate_ec_pem)
 
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     DATABASE_URL: str = ""
     DATABASE_AUTH_TOKEN: SecretStr | None = None
     JWT_PRIVATE_KEY: SecretStr | None = None
+    # Extension: the public half alone (PEM), for functions that verify access tokens but never issue
+    # them (records, export): they then hold no signing key. JWT_PRIVATE_KEY wins when both are set.
+    JWT_PUBLIC_KEY: str | None = None
     JWT_ISSUER: str = ""
     JWT_AUDIENCE: str = "interview-tracker"
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=60, le=86_400)

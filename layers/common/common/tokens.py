@@ -16,12 +16,12 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from jwt.algorithms import ECAlgorithm
 
 from common.clock import new_id
 from common.errors import UnauthorizedError
-from common.keys import jwt_private_key_pem
+from common.keys import KeyConfigurationError, jwt_key_pem
 from common.settings import Settings, get_settings
 
 ALGORITHM = "ES256"
@@ -45,13 +45,24 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def _load_key(pem: bytes) -> tuple[ec.EllipticCurvePrivateKey | None, ec.EllipticCurvePublicKey]:
+    """(private key or None, public key) of a PEM holding either half of an EC P-256 key."""
+    if b"-----BEGIN PUBLIC KEY-----" in pem:
+        public = load_pem_public_key(pem)
+        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+            raise ValueError("JWT_PUBLIC_KEY must be an EC P-256 public key (ES256)")
+        return None, public
+    private = load_pem_private_key(pem, password=None)
+    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+        raise ValueError("JWT_PRIVATE_KEY must be an EC P-256 private key (ES256)")
+    return private, private.public_key()
+
+
 class TokenService:
-    def __init__(self, private_pem: bytes, *, issuer: str, audience: str, ttl_seconds: int) -> None:
-        key = load_pem_private_key(private_pem, password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-            raise ValueError("JWT_PRIVATE_KEY must be an EC P-256 private key (ES256)")
-        self._private_key = key
-        self._public_key = key.public_key()
+    """Issues and verifies access tokens; built from a public key alone, it only verifies them."""
+
+    def __init__(self, key_pem: bytes, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self._private_key, self._public_key = _load_key(key_pem)
         public_jwk: dict[str, Any] = json.loads(ECAlgorithm.to_jwk(self._public_key))
         # RFC 7638 thumbprint: a stable kid derived from the key itself.
         canonical = json.dumps({k: public_jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"))
@@ -76,6 +87,8 @@ class TokenService:
             "jti": new_id(),
         }
         headers = {"kid": self.kid, "typ": TOKEN_TYPE}
+        if self._private_key is None:
+            raise KeyConfigurationError("this function only verifies access tokens (JWT_PUBLIC_KEY)")
         return jwt.encode(claims, self._private_key, algorithm=ALGORITHM, headers=headers)
 
     def verify(self, token: str) -> AccessClaims:
@@ -128,7 +141,7 @@ def _unverified_header(token: str) -> dict[str, Any]:
 
 def build_token_service(settings: Settings) -> TokenService:
     return TokenService(
-        jwt_private_key_pem(settings),
+        jwt_key_pem(settings),
         issuer=settings.JWT_ISSUER,
         audience=settings.JWT_AUDIENCE,
         ttl_seconds=settings.ACCESS_TOKEN_TTL_SECONDS,
