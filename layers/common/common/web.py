@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import common
@@ -76,13 +77,30 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, detail, title="Validation failed", slug="validation-error", errors=items)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+_ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 lists only the first matching
+    route's methods (GET, but not POST, on a list path); RFC 9110 15.5.6 asks for all of them."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _ROUTED_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
     if status == 404:
         detail = "No such resource"
     headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(status, detail, headers=headers)
 
 
@@ -129,6 +147,11 @@ class RequestGuard:
         started = time.perf_counter()
         status_holder = {"status": 500, "started": 0}
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        # HSTS when the public URL is https, or this request came over https (API Gateway passes the
+        # scheme on as X-Forwarded-Proto, Mangum as the scope's scheme). Browsers ignore HSTS received
+        # over plain http (RFC 6797 8.1), so a client-sent header gains an attacker nothing.
+        forwarded = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        hsts = self.hsts or scope.get("scheme") == "https" or forwarded == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -139,7 +162,7 @@ class RequestGuard:
                 raw.append((b"x-content-type-options", b"nosniff"))
                 if b"cache-control" not in present:
                     raw.append((b"cache-control", b"no-store"))
-                if self.hsts:
+                if hsts:
                     raw.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
                 message["headers"] = raw
             await send(message)
