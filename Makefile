@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := layers functions local tests scripts bench
 
-.PHONY: run test test-remote lint fmt unit migrate openapi bench clean help
+.PHONY: run test test-remote lint fmt unit migrate openapi bench fuzz clean help
 
 help:
 	@echo "make run      serve the whole API on http://127.0.0.1:8000 (HOST/PORT)"
@@ -13,6 +13,7 @@ help:
 	@echo "make test-remote  the test suite against the Hrana (Turso protocol) test server"
 	@echo "make migrate  apply database migrations to DATABASE_URL"
 	@echo "make openapi  regenerate the bundled OpenAPI document (functions/auth/auth/openapi.json)"
+	@echo "make fuzz     schemathesis against every operation of the OpenAPI document, long profile (FUZZ_EXAMPLES)"
 	@echo "make bench    run every benchmark in bench/ (markdown tables; record them in bench/RESULTS.md)"
 
 $(STAMP): pyproject.toml scripts/sitepaths.py
@@ -49,6 +50,11 @@ fmt: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m local.openapi
+
+# The bounded profile of the same test runs in `make test`; this one is longer and randomized.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:logging tests/integration/test_openapi_fuzz.py
 
 # Every bench/<name>.py except helpers (_*.py), each as `python -m bench.<name>`.
 bench: $(STAMP)

@@ -67,7 +67,9 @@ Link = Annotated[str | None, Query(max_length=64, description="Part of the signe
             "content": {"application/json": {}, "application/zip": {}},
         },
         403: {"description": "Altered or expired link", "content": {PROBLEM_JSON: {}}},
-        **problem_responses(404, _404="No such export (or it was deleted)"),
+        **problem_responses(
+            404, 422, _404="No such export (or it was deleted)", _422="`expires` or `signature` malformed"
+        ),
     },
 )
 async def download_export(id: str, db: Db, expires: Link = None, signature: Link = None) -> FileResponse:
