@@ -97,14 +97,22 @@ print(json.dumps({{"steps": steps, "wall": wall, "heavy": loaded, "modules": len
 """
 
 
-def _jwt_private_key() -> str:
+def _jwt_key_pair() -> tuple[str, str]:
+    """An EC P-256 key pair as PEM: auth signs with the private half, records and export verify with
+    the public one (template.yaml)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(
+    private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
 
 
 def deployed_environment(function: str, secrets_: dict[str, str], data_dir: str) -> dict[str, str]:
@@ -140,7 +148,7 @@ def deployed_environment(function: str, secrets_: dict[str, str], data_dir: str)
             "CALENDAR_SYNC_QUEUE_URL": queue.format("calendar-sync"),
         },
         "records": {
-            "JWT_PRIVATE_KEY": secrets_["jwt"],
+            "JWT_PUBLIC_KEY": secrets_["jwt_public"],
             "TOKEN_ENCRYPTION_KEY": secrets_["sealing"],
             "CORS_ALLOW_ORIGINS": cors,
             "PREP_QUEUE_URL": queue.format("prep"),
@@ -148,7 +156,7 @@ def deployed_environment(function: str, secrets_: dict[str, str], data_dir: str)
             "PREP_RATE_LIMIT_PER_HOUR": "20",
         },
         "export": {
-            "JWT_PRIVATE_KEY": secrets_["jwt"],
+            "JWT_PUBLIC_KEY": secrets_["jwt_public"],
             "CORS_ALLOW_ORIGINS": cors,
             "EXPORT_BUCKET": "interview-tracker-exports",
             "EXPORT_URL_TTL_SECONDS": "900",
@@ -230,7 +238,8 @@ def main(argv: list[str] | None = None) -> None:
 
     heavy = tuple(sorted({*HEAVY, "anthropic", "googleapiclient", "authlib", "boto3"}))
     sealing = base64.b64encode(secrets.token_bytes(32)).decode()
-    keys = {"jwt": _jwt_private_key(), "sealing": sealing}
+    private, public = _jwt_key_pair()
+    keys = {"jwt": private, "jwt_public": public, "sealing": sealing}
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as data_dir:
         if args.importtime:
             function = args.importtime.split(".")[0]
