@@ -461,3 +461,59 @@ def test_jwks_publishes_one_public_p256_key(client: TestClient, victim: Victim) 
 
 def test_jwks_needs_no_token(client: TestClient) -> None:
     assert client.get("/.well-known/jwks.json").status_code == 200
+
+
+# ---- signatures that are not signatures (RFC 8725 3.1, jwt_tool's null-signature / psychic-signature) ----
+
+
+def test_null_and_zero_signatures(client: TestClient, victim: Victim) -> None:
+    header_b64, claims_b64, _ = victim.token().split(".")
+    for signature in (b"", b"\x00", bytes(64), bytes(32) + b"\x01" + bytes(31), b"\xff" * 64):
+        # 64 zero bytes is r = s = 0: the "psychic signature" (CVE-2022-21449) that verifies anything
+        # under a broken ECDSA check.
+        assert_rejected(client, f"{header_b64}.{claims_b64}.{b64url(signature)}", case=signature[:4])
+    assert_rejected(client, f"{header_b64}.{claims_b64}.null")
+
+
+# ---- time claims at the edges of the leeway (30 s) -------------------------------------------------
+
+
+def test_not_before_edges(client: TestClient, victim: Victim) -> None:
+    now = int(time.time())
+    assert_accepted(client, victim.token(claims=victim.good_claims(nbf=now + 10)), victim)
+    for ahead in (60, 3600):
+        assert_rejected(client, victim.token(claims=victim.good_claims(nbf=now + ahead)), case=ahead)
+
+
+def test_expiry_edges(client: TestClient, victim: Victim) -> None:
+    now = int(time.time())
+    # Just inside the leeway is accepted; well past it, and an exp before iat/nbf, are refused.
+    assert_accepted(client, victim.token(claims=victim.good_claims(exp=now - 5)), victim)
+    assert_rejected(client, victim.token(claims=victim.good_claims(exp=now - 90)))
+    assert_rejected(client, victim.token(claims=victim.good_claims(exp=0)))
+    assert_rejected(client, victim.token(claims=victim.good_claims(exp=-1)))
+
+
+# ---- oversized tokens never reach the decoder ---------------------------------------------------------
+
+
+def test_oversized_token_is_refused_before_decoding(client: TestClient, victim: Victim) -> None:
+    # Validly signed with a perfect header: were it decoded it would pass. It is refused as malformed
+    # (the length check runs first), as is one whose segments would not even parse.
+    base = len(victim.token())
+    big = victim.token(claims=victim.good_claims(pad="x" * ((6000 - base) * 3 // 4)))
+    junk = "!" * 3000 + "." + "!" * 3000 + "." + "!" * 3000
+    for token in (big, junk, "a." * 2 + "b" * 200_000):
+        response = me(client, f"Bearer {token}")
+        assert response.status_code == 401
+        assert response.json()["detail"] == "Malformed access token"
+    # A 200 kB token is answered as quickly as a short garbage one (no base64/JSON/ECDSA work on it).
+    started = time.perf_counter()
+    for _ in range(20):
+        assert me(client, "Bearer " + "a.b." + "c" * 200_000).status_code == 401
+    assert (time.perf_counter() - started) / 20 < 0.25
+
+
+def test_oversized_header_is_refused(client: TestClient, victim: Victim) -> None:
+    header = victim.good_header(pad="x" * 600)  # signed with the real key; only the header is long
+    assert_rejected(client, victim.token(header=header))
