@@ -1,0 +1,432 @@
+"""Build the Lambda deployment packages: one folder (and zip) per function and one for the common layer.
+
+    python scripts/build.py all [--out build/lambda] [--zip]     # what `make build` runs without SAM
+    python scripts/build.py function NAME --out DIR               # one function's package into DIR
+    python scripts/build.py layer --out DIR                       # the layer (DIR/python/...)
+
+Decision: one build logic for both ways of building. template.yaml gives every function and the layer
+`Metadata: BuildMethod: makefile`, so `sam build` runs `make build-<LogicalId>` with the small Makefile in
+the resource's CodeUri/ContentUri folder (functions/<name>/Makefile, layers/common/Makefile) and
+ARTIFACTS_DIR set; that target calls this script with `--out $ARTIFACTS_DIR`. `make build` runs `sam build`
+when `sam` is on PATH, and otherwise `all` here, which writes the same folders plus one zip each. SAM's own
+python3.12 builder was not used because
+
+- it needs a python3.12 interpreter (or Docker) just to run the build, where pip can fetch Python 3.12
+  Linux wheels from any interpreter (`--platform/--python-version/--only-binary`);
+- it installs each function's requirements.txt in full, so a function would carry its own copy of what the
+  layer already holds (authlib pulls cryptography, google-api-core pulls requests, ...): here a function
+  gets only the distributions that the layer, resolved first and used as constraints, does not contain;
+- it cannot prune: google-api-python-client ships a discovery document for every Google API (~90 MB);
+  the calendar adapter builds its client with `static_discovery=True` from calendar.v3.json alone.
+
+Rules applied to every package (`prune`): no __pycache__/bytecode, no console scripts (bin/), no test
+suites inside installed packages, only the discovery documents in KEEP_DISCOVERY; boto3/botocore/s3transfer
+are never packaged (the Lambda runtime has them and no code here needs a pinned version). `check` then
+requires every ELF file (.so) to be x86_64 (e_machine 62), the functions' architecture in template.yaml.
+
+pip resolves environment markers for the interpreter that runs it, so the resolver runs under Python 3.12
+when one is found (BUILD_PYTHON, else `python3.12` on PATH), and otherwise under this interpreter, which
+says so. Standard library only: SAM's Makefiles may run it with any python3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYER_DIR = ROOT / "layers" / "common"
+# Function name (folder and package under functions/) -> logical id in template.yaml.
+FUNCTIONS = {
+    "auth": "AuthFunction",
+    "records": "RecordsFunction",
+    "calendar_poll": "CalendarPollFunction",
+    "prep": "PrepFunction",
+    "export": "ExportFunction",
+}
+LAYER_ID = "CommonLayer"
+DEFAULT_OUT = ROOT / "build" / "lambda"
+LAYER_OUT = "common-layer"
+
+# The python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34), x86_64 (template.yaml: Architectures).
+PYTHON_VERSION = "3.12"
+PLATFORMS = (
+    "manylinux_2_34_x86_64",
+    "manylinux_2_28_x86_64",
+    "manylinux_2_17_x86_64",
+    "manylinux2014_x86_64",
+)
+PIP_TARGET = [
+    *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
+    *("--implementation", "cp", "--python-version", PYTHON_VERSION, "--only-binary=:all:"),
+]
+# In the Lambda runtime already; nothing here needs another version of them.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
+KEEP_DISCOVERY = frozenset({"calendar.v3.json"})
+DISCOVERY_DIR = Path("googleapiclient") / "discovery_cache" / "documents"
+TEST_DIRS = frozenset({"tests", "test"})
+ELF_MACHINES = {3: "i386", 40: "arm", 62: "x86_64", 183: "aarch64"}
+X86_64 = 62
+DIGEST_FILE = ".inputs-digest"
+
+
+class BuildError(Exception):
+    pass
+
+
+# ---- requirements and resolution -----------------------------------------------------------------
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalised distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """The requirement specifiers of a requirements.txt (comments and blank lines dropped)."""
+    lines = []
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def requirement_name(line: str) -> str:
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", line)
+    if not match:
+        raise BuildError(f"cannot read a distribution name from {line!r}")
+    return canonical(match.group(0))
+
+
+def function_requirements(name: str) -> Path:
+    return ROOT / "functions" / name / "requirements.txt"
+
+
+def layer_requirements() -> Path:
+    return LAYER_DIR / "requirements.txt"
+
+
+def _python_is_312(executable: str) -> bool:
+    probe = "import sys, pip; sys.exit(0 if sys.version_info[:2] == (3, 12) else 1)"
+    try:
+        probed = subprocess.run([executable, "-c", probe], capture_output=True, timeout=60)  # noqa: S603
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probed.returncode == 0
+
+
+def pip_python() -> str:
+    """The interpreter that runs pip: its environment markers decide conditional dependencies."""
+    override = os.environ.get("BUILD_PYTHON")
+    if override:
+        return override
+    found = shutil.which("python3.12")
+    if found and _python_is_312(found):
+        return found
+    if sys.version_info[:2] != (3, 12):
+        print(
+            f"note: no python3.12 with pip found (set BUILD_PYTHON); resolving with Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]}'s environment markers for cp312 wheels",
+            file=sys.stderr,
+        )
+    return sys.executable
+
+
+def _pip(python: str, args: list[str]) -> None:
+    command = [python, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
+    result = subprocess.run(command, capture_output=True, text=True)  # noqa: S603 - our own arguments
+    if result.returncode != 0:
+        raise BuildError(f"pip failed ({' '.join(args[:2])}):\n{result.stdout}\n{result.stderr}")
+
+
+def resolve(
+    python: str, requirements: Iterable[str], constraints: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Distribution name -> version that pip would install for Lambda (no install: a dry run)."""
+    requirements = list(requirements)
+    if not requirements:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="lambda-resolve-") as tmp:
+        report = Path(tmp) / "report.json"
+        args = ["install", "--quiet", "--dry-run", "--ignore-installed", "--report", str(report), *PIP_TARGET]
+        if constraints:
+            pins = Path(tmp) / "constraints.txt"
+            pins.write_text("".join(f"{name}=={version}\n" for name, version in sorted(constraints.items())))
+            args += ["-c", str(pins)]
+        _pip(python, [*args, *requirements])
+        installs = json.loads(report.read_text())["install"]
+    return {canonical(item["metadata"]["name"]): item["metadata"]["version"] for item in installs}
+
+
+def install(python: str, pins: dict[str, str], target: Path) -> None:
+    """Exactly these distributions (no dependency resolution) as Lambda wheels into target."""
+    wanted = {name: version for name, version in pins.items() if name not in RUNTIME_PROVIDED}
+    if not wanted:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    specs = [f"{name}=={version}" for name, version in sorted(wanted.items())]
+    _pip(
+        python,
+        ["install", "--quiet", "--no-deps", "--no-compile", "--target", str(target), *PIP_TARGET, *specs],
+    )
+
+
+# ---- package contents ----------------------------------------------------------------------------
+
+
+def copy_sources(package: Path, target: Path) -> None:
+    shutil.copytree(
+        package, target, ignore=shutil.ignore_patterns("__pycache__", "*.py[cod]"), dirs_exist_ok=True
+    )
+
+
+def prune(root: Path) -> list[Path]:
+    """Remove what a deployed function never reads; the removed paths, relative to root.
+
+    Bytecode (Lambda's filesystem is read-only: Python compiles in memory either way), console scripts,
+    test suites shipped inside installed packages (folders named tests/test), and every googleapiclient
+    discovery document but KEEP_DISCOVERY.
+    """
+    removed: list[Path] = []
+
+    def drop(path: Path) -> None:
+        removed.append(path.relative_to(root))
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+    for sub in ("bin",):
+        if (root / sub).is_dir():
+            drop(root / sub)
+    documents = root / DISCOVERY_DIR
+    if documents.is_dir():
+        for document in sorted(documents.iterdir()):
+            if document.is_file() and document.suffix == ".json" and document.name not in KEEP_DISCOVERY:
+                drop(document)
+    for current, dirs, files in os.walk(root, topdown=True):
+        here = Path(current)
+        for name in sorted(dirs):
+            if name == "__pycache__" or name in TEST_DIRS:
+                drop(here / name)
+                dirs.remove(name)
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo")):
+                drop(here / name)
+    return removed
+
+
+def elf_machine(path: Path) -> int | None:
+    """e_machine of an ELF file (62 x86_64, 183 aarch64, ...), or None if path is not ELF."""
+    with path.open("rb") as handle:
+        header = handle.read(20)
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    order = "little" if header[5] == 1 else "big"
+    return int.from_bytes(header[18:20], order)
+
+
+def elf_files(root: Path) -> dict[Path, int]:
+    """Every ELF file under root (shared objects, whatever their name) -> e_machine."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            machine = elf_machine(path)
+            if machine is not None:
+                found[path.relative_to(root)] = machine
+    return found
+
+
+def machine_name(machine: int) -> str:
+    return ELF_MACHINES.get(machine, f"e_machine {machine}")
+
+
+def check(root: Path) -> list[str]:
+    """What makes a package unfit for the x86_64 python3.12 runtime (empty: fit)."""
+    problems = [
+        f"{path}: {machine_name(machine)}, not x86_64"
+        for path, machine in elf_files(root).items()
+        if machine != X86_64
+    ]
+    documents = next((p for p in (root / DISCOVERY_DIR, root / "python" / DISCOVERY_DIR) if p.is_dir()), None)
+    if documents is not None:
+        extra = sorted(p.name for p in documents.glob("*.json") if p.name not in KEEP_DISCOVERY)
+        if extra:
+            problems.append(
+                f"{documents.relative_to(root)}: {len(extra)} discovery documents beyond calendar.v3"
+            )
+    for provided in sorted(RUNTIME_PROVIDED):
+        for base in (root, root / "python"):
+            if (base / provided).is_dir():
+                problems.append(f"{(base / provided).relative_to(root)}: packaged, but the runtime has it")
+    return problems
+
+
+# ---- builds --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    name: str
+    path: Path
+    distributions: dict[str, str]
+    pruned: int
+
+
+def _fresh(target: Path) -> None:
+    """An empty target folder (ARTIFACTS_DIR may exist and hold an earlier build)."""
+    if target.exists():
+        for child in target.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    target.mkdir(parents=True, exist_ok=True)
+
+
+def _finish(name: str, root: Path, distributions: dict[str, str]) -> Built:
+    pruned = prune(root)
+    problems = check(root)
+    if problems:
+        raise BuildError(f"{name}: " + "; ".join(problems))
+    return Built(name, root, distributions, len(pruned))
+
+
+def build_layer(target: Path, python: str) -> Built:
+    """The layer into target/python/: layers/common/requirements.txt resolved for Lambda, and `common`."""
+    _fresh(target)
+    site = target / "python"
+    pins = resolve(python, requirement_lines(layer_requirements()))
+    install(python, pins, site)
+    copy_sources(LAYER_DIR / "common", site / "common")
+    return _finish(LAYER_OUT, target, pins)
+
+
+def build_function(name: str, target: Path, python: str, layer_pins: dict[str, str] | None = None) -> Built:
+    """A function into target: its package, and the distributions its requirements add to the layer's.
+
+    The function's requirements are resolved together with the layer's, the layer's versions as
+    constraints, so a dependency both need is the layer's copy (one version, installed once).
+    """
+    if name not in FUNCTIONS:
+        raise BuildError(f"unknown function {name!r} (one of {', '.join(FUNCTIONS)})")
+    _fresh(target)
+    layer_lines = requirement_lines(layer_requirements())
+    own = requirement_lines(function_requirements(name))
+    added: dict[str, str] = {}
+    if own:
+        if layer_pins is None:
+            layer_pins = resolve(python, layer_lines)
+        combined = resolve(python, [*layer_lines, *own], constraints=layer_pins)
+        added = {dist: version for dist, version in combined.items() if dist not in layer_pins}
+        install(python, added, target)
+    copy_sources(ROOT / "functions" / name / name, target / name)
+    return _finish(name, target, added)
+
+
+def inputs_digest() -> str:
+    """SHA-256 over everything a build reads from the checkout (sources, requirements, this script)."""
+    digest = hashlib.sha256()
+    paths = [Path(__file__).resolve(), layer_requirements(), *_source_files(LAYER_DIR / "common")]
+    for name in FUNCTIONS:
+        paths += [function_requirements(name), *_source_files(ROOT / "functions" / name / name)]
+    for path in paths:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _source_files(package: Path) -> Iterator[Path]:
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith((".pyc", ".pyo")):
+            yield path
+
+
+def make_zip(source: Path, destination: Path) -> Path:
+    """A reproducible zip of source's contents (sorted, fixed timestamps, 0644/0755)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(source.rglob("*")):
+            if not path.is_file() or path.name == DIGEST_FILE:
+                continue
+            info = zipfile.ZipInfo(path.relative_to(source).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return destination
+
+
+def build_all(out: Path, *, zips: bool = True, python: str | None = None) -> list[Built]:
+    """The layer and every function under out/ (out/common-layer, out/<function>), zips beside them."""
+    python = python or pip_python()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / DIGEST_FILE).unlink(missing_ok=True)
+    layer = build_layer(out / LAYER_OUT, python)
+    built = [layer]
+    for name in FUNCTIONS:
+        built.append(build_function(name, out / name, python, layer.distributions))
+    if zips:
+        for item in built:
+            make_zip(item.path, out / f"{item.name}.zip")
+    (out / DIGEST_FILE).write_text(json.dumps({"digest": inputs_digest(), "built_at": time.time()}))
+    return built
+
+
+def is_fresh(out: Path, max_age_seconds: float) -> bool:
+    """out holds a complete `all` build of the current sources, at most max_age_seconds old."""
+    try:
+        stamp = json.loads((out / DIGEST_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    names = [LAYER_OUT, *FUNCTIONS]
+    complete = all((out / name).is_dir() and (out / f"{name}.zip").is_file() for name in names)
+    young = time.time() - float(stamp.get("built_at", 0)) <= max_age_seconds
+    return complete and young and stamp.get("digest") == inputs_digest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    everything = sub.add_parser("all", help="the layer and every function, with zips")
+    everything.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    everything.add_argument("--no-zip", action="store_true")
+    one = sub.add_parser("function", help="one function (sam build: --out $ARTIFACTS_DIR)")
+    one.add_argument("name", choices=sorted(FUNCTIONS))
+    one.add_argument("--out", type=Path, required=True)
+    layer = sub.add_parser("layer", help="the common layer (sam build: --out $ARTIFACTS_DIR)")
+    layer.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    try:
+        if args.command == "all":
+            built = build_all(args.out, zips=not args.no_zip)
+        elif args.command == "function":
+            built = [build_function(args.name, args.out, pip_python())]
+        else:
+            built = [build_layer(args.out, pip_python())]
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    for item in built:
+        size = sum(p.stat().st_size for p in item.path.rglob("*") if p.is_file())
+        extra = ", ".join(f"{n} {v}" for n, v in sorted(item.distributions.items())) or "no distributions"
+        print(f"{item.name}: {size / 1e6:.1f} MB in {item.path} ({extra}; {item.pruned} paths pruned)")
+    print(f"built in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
