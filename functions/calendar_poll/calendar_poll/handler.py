@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from calendar_poll.google_calendar import get_calendar_source
 from calendar_poll.service import SyncSettings, fan_out, sync_user
+from common.batch import SqsMessage, process_sqs_batch
 from common.clock import utc_now
 from common.crypto import get_sealer
 from common.db import get_database
@@ -23,8 +21,6 @@ from common.observability import get_logger
 from common.prep_requests import PrepPolicy
 from common.queue import CALENDAR_SYNC_JOB, PREP_JOB, Job, SqsJobQueue, get_job_queue
 from common.settings import get_settings
-
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def sync_settings() -> SyncSettings:
@@ -40,13 +36,13 @@ def sync_settings() -> SyncSettings:
     )
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SqsMessage) -> bool:
     job = Job.from_body(record.body)
     if job.kind != CALENDAR_SYNC_JOB:
         raise ValueError("not a calendar sync job")
     source = get_calendar_source()
     if source is None:
-        return  # Google is not configured: nothing can be synced
+        return True  # Google is not configured: nothing can be synced
     result = sync_user(
         get_database(),
         source,
@@ -57,14 +53,13 @@ def record_handler(record: SQSRecord) -> None:
         now=utc_now(),
     )
     get_logger().info("calendar synced", extra={"outcome": result.outcome, "added": result.added})
+    return True
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     get_logger().append_keys(request_id=getattr(context, "aws_request_id", None))
     if "Records" in event:
-        return process_partial_response(  # type: ignore[return-value]
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        return process_sqs_batch(event, record_handler)
     queue = get_job_queue(CALENDAR_SYNC_JOB)
     if not isinstance(queue, SqsJobQueue):
         raise RuntimeError("CALENDAR_SYNC_QUEUE_URL must be set for the scheduled poll")
