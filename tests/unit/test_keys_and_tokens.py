@@ -176,3 +176,53 @@ def test_the_public_key_setting_is_used_only_without_a_private_key(monkeypatch: 
 def test_a_public_key_of_the_wrong_curve_is_refused() -> None:
     with pytest.raises(ValueError, match="P-256"):
         _service(_public_pem(_pem(ec.SECP384R1())))
+
+
+def test_a_cached_token_is_checked_against_the_clock_on_every_use() -> None:
+    """Verified tokens are cached by their exact text; the cache never outlives exp or precedes nbf."""
+    service = _service(_pem())
+    issued_at = int(time.time())
+    token = service.issue(user_id="u1", session_id="s1", now=issued_at)
+    assert service.verify(token, now=issued_at).user_id == "u1"
+    assert service.verify(token, now=issued_at + 900 + 29).session_id == "s1"  # within the leeway
+    assert service._verified.cache_info().hits == 1
+    for later in (issued_at + 900 + 30, issued_at + 86_400):
+        with pytest.raises(UnauthorizedError, match="expired"):
+            service.verify(token, now=later)
+    with pytest.raises(UnauthorizedError):
+        service.verify(token, now=issued_at - 31)  # before nbf/iat beyond the leeway
+    assert service.verify(token, now=issued_at - 29).user_id == "u1"
+
+
+def test_rejected_tokens_are_not_cached_and_a_near_copy_is_not_a_hit() -> None:
+    service = _service(_pem())
+    token = service.issue(user_id="u1", session_id="s1", now=int(time.time()))
+    service.verify(token)
+    head, payload, signature = token.split(".")
+    other = _service(_pem()).issue(user_id="u1", session_id="s1", now=int(time.time()))
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    for forged in (f"{head}.{payload}.{flipped}", f"{head}.{payload}.{other.split('.')[2]}", token + "="):
+        for _ in range(2):
+            with pytest.raises(UnauthorizedError):
+                service.verify(forged)
+    info = service._verified.cache_info()
+    assert (info.hits, info.currsize) == (0, 1)
+
+
+def test_tokens_are_standard_es256_jws() -> None:
+    """Issued without a JWT library, verified by one (PyJWT) with the published key, and vice versa."""
+    private_pem = _pem()
+    service = _service(private_pem)
+    token = service.issue(user_id="u1", session_id="s1", now=int(time.time()))
+    public = jwt.PyJWK(service.jwks()["keys"][0]).key
+    claims = jwt.decode(token, public, algorithms=["ES256"], audience="aud", issuer="https://issuer.test")
+    assert (claims["sub"], claims["sid"]) == ("u1", "s1")
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    now = int(time.time())
+    by_pyjwt = jwt.encode(
+        {**claims, "jti": "j2", "iat": now, "nbf": now, "exp": now + 60},
+        key,
+        algorithm="ES256",
+        headers={"kid": service.kid, "typ": "at+jwt"},
+    )
+    assert service.verify(by_pyjwt).token_id == "j2"
