@@ -161,7 +161,9 @@ def resolve(
         return {}
     with tempfile.TemporaryDirectory(prefix="lambda-resolve-") as tmp:
         report = Path(tmp) / "report.json"
-        args = ["install", "--quiet", "--dry-run", "--ignore-installed", "--report", str(report), *PIP_TARGET]
+        # --target too: older pips (23.x) refuse platform options without it, even on a dry run.
+        args = ["install", "--quiet", "--dry-run", "--ignore-installed", "--report", str(report)]
+        args += ["--target", str(Path(tmp) / "unused"), *PIP_TARGET]
         if constraints:
             pins = Path(tmp) / "constraints.txt"
             pins.write_text("".join(f"{name}=={version}\n" for name, version in sorted(constraints.items())))
@@ -209,14 +211,14 @@ def prune(root: Path) -> list[Path]:
         else:
             path.unlink()
 
-    for sub in ("bin",):
-        if (root / sub).is_dir():
-            drop(root / sub)
-    documents = root / DISCOVERY_DIR
-    if documents.is_dir():
-        for document in sorted(documents.iterdir()):
-            if document.is_file() and document.suffix == ".json" and document.name not in KEEP_DISCOVERY:
-                drop(document)
+    for scripts in (root / "bin", root / "python" / "bin"):  # a function's root, a layer's python/
+        if scripts.is_dir():
+            drop(scripts)
+    for documents in (root / DISCOVERY_DIR, root / "python" / DISCOVERY_DIR):
+        if documents.is_dir():
+            for document in sorted(documents.iterdir()):
+                if document.suffix == ".json" and document.name not in KEEP_DISCOVERY:
+                    drop(document)
     for current, dirs, files in os.walk(root, topdown=True):
         here = Path(current)
         for name in sorted(dirs):

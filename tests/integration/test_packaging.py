@@ -197,6 +197,8 @@ def test_prune_keeps_the_calendar_discovery_document_and_drops_the_rest(tmp_path
         _write(tmp_path / "pkg" / "stale.pyc"),
         _write(tmp_path / "pkg" / "tests" / "test_module.py"),
         _write(tmp_path / "bin" / "normalizer"),
+        _write(tmp_path / "python" / "bin" / "dotenv"),
+        _write(tmp_path / "python" / "googleapiclient" / "discovery_cache" / "documents" / "drive.v3.json"),
     ]
 
     removed = build.prune(tmp_path)
