@@ -93,3 +93,72 @@ def test_secrets_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_AUTH_TOKEN", "turso-very-secret")
     s = Settings()
     assert "very-secret" not in repr(s) and "very-secret" not in str(s.model_dump())
+
+
+def test_environment_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each field from the variable of exactly its name, parsed to its type; other variables ignored."""
+    monkeypatch.setenv("PORT", " 8081 ")
+    monkeypatch.setenv("port", "1")  # names are case-sensitive
+    monkeypatch.setenv("Host", "10.0.0.1")
+    monkeypatch.setenv("TRACKER_DATA_DIR", "/srv/tracker")
+    monkeypatch.setenv("ALLOWED_REDIRECT_URIS", " https://a.example.com/cb ,, ,https://b.example.com:8443/x ")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-x")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "")  # set but empty stays "", not None
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("PREP_LEAD_DAYS", "0")
+    monkeypatch.setenv("NOT_A_SETTING", "x")
+    s = Settings()
+    assert (s.HOST, s.PORT) == ("127.0.0.1", 8081)
+    assert s.TRACKER_DATA_DIR == Path("/srv/tracker")
+    assert s.DATABASE_URL == f"file:{Path('/srv/tracker') / 'tracker.db'}"
+    assert s.ALLOWED_REDIRECT_URIS == ["https://a.example.com/cb", "https://b.example.com:8443/x"]
+    assert s.CORS_ALLOW_ORIGINS == ["https://a.example.com", "https://b.example.com:8443"]
+    assert s.ANTHROPIC_API_KEY is not None and s.ANTHROPIC_API_KEY.get_secret_value() == "sk-ant-x"
+    assert s.ai_configured
+    assert s.ANTHROPIC_BASE_URL == ""
+    assert s.LOG_LEVEL == "DEBUG"
+    assert s.PREP_LEAD_DAYS == 0
+    assert not hasattr(s, "NOT_A_SETTING")
+
+
+def test_an_empty_redirect_list_gives_no_cors_origins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_REDIRECT_URIS", " , ")
+    s = Settings()
+    assert s.ALLOWED_REDIRECT_URIS == [] and s.CORS_ALLOW_ORIGINS == []
+
+
+def test_keyword_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "9001")
+    monkeypatch.setenv("PREP_MODEL", "from-env")
+    s = Settings(PORT=9002)
+    assert (s.PORT, s.PREP_MODEL) == (9002, "from-env")
+
+
+def test_settings_are_frozen() -> None:
+    s = Settings()
+    with pytest.raises(ValidationError):
+        s.PORT = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "0"),
+        ("PORT", "8000.5"),
+        ("PORT", ""),
+        ("REFRESH_TOKEN_TTL_SECONDS", "299"),
+        ("CALENDAR_LOOKAHEAD_DAYS", "367"),
+        ("PREP_LEAD_DAYS", "-1"),
+        ("PREP_RATE_LIMIT_PER_HOUR", "0"),
+        ("EXPORT_URL_TTL_SECONDS", "604801"),
+        ("CALENDAR_POLL_INTERVAL_SECONDS", "0"),
+        ("CORS_ALLOW_ORIGINS", "https://a.example.com, *"),
+    ],
+)
+def test_more_bad_values_are_rejected_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as error:
+        Settings()
+    assert name in str(error.value) or "CORS_ALLOW_ORIGINS must" in str(error.value)
