@@ -41,11 +41,20 @@ Wire facts this fake follows:
   `syncToken` cannot be combined with timeMin, timeMax, orderBy, updatedMin, q, iCalUID or the extended
   property filters (400), nor with `showDeleted=false`. An incremental sync returns every event changed
   since the token, including events outside the original time window, and deleted ones as
-  `{"kind", "etag", "id", "status": "cancelled"}` only (no summary, no times). `orderBy=startTime`
+  `{"kind", "etag", "id", "status": "cancelled"}` only (no summary, no times). A full listing shows
+  deleted events only with `showDeleted=true` (in the window by the times they had). With
+  `showDeleted=true` (full or incremental), a deleted event on its organizer's calendar keeps its details
+  (summary, times, attendees...) with `status: "cancelled"`, as Google does so it can be restored; other
+  deleted events keep the short form. Google forgets deleted events after a while (undocumented how long):
+  `calendar.purge_deleted()` does that now; a purged event is gone from every listing, events.get answers
+  404 for it, and every sync token issued before its deletion gets 410 (it can no longer be told about
+  it). events.get returns an event in any state (deleted ones in the short form) and also resolves the
+  instance ids of a recurring event. `orderBy=startTime`
   requires `singleEvents=true`. timeMin filters on the end time (exclusive), timeMax on the start
   time (exclusive); both need an offset. Recurring events (RRULE FREQ=DAILY|WEEKLY with INTERVAL, COUNT,
   UNTIL) are expanded with `singleEvents=true` into instances "<id>_<YYYYMMDDTHHMMSSZ>" carrying
-  `recurringEventId` and `originalStartTime`.
+  `recurringEventId` and `originalStartTime` (deleted ones too: Google guarantees those fields on a
+  cancelled instance, and a full listing places each in the window by its own time).
 
 Stricter than Google, on purpose: `state`, `nonce` (with scope openid) and PKCE S256 are required at
 the authorization endpoint (see `FakeGoogle(require_pkce=..., require_nonce=..., require_state=...)`);
@@ -439,6 +448,8 @@ class FakeCalendar:
         self._events: dict[str, _StoredEvent] = {}
         self._change = 0
         self._generation = 0
+        # Sync tokens issued before this change missed a deletion Google has since forgotten: 410.
+        self._forgotten_change = 0
 
     # --- test API --------------------------------------------------------------------------------
     def add_event(
@@ -600,7 +611,34 @@ class FakeCalendar:
         with self._fake._lock:
             self._generation += 1
 
+    def purge_deleted(self, *, older_than: timedelta = timedelta(0)) -> list[str]:
+        """Forget deleted events deleted at least `older_than` ago (the fake's clock), as Google eventually
+        does; returns their ids. They leave every listing (showDeleted too), events.get answers 404, and
+        sync tokens issued before their deletion get 410 from now on."""
+        with self._fake._lock:
+            cutoff = self._fake.now() - older_than.total_seconds()
+            gone = [e for e in self._events.values() if e.status == "cancelled" and e.updated <= cutoff]
+            for stored in gone:
+                del self._events[stored.id]
+                self._forgotten_change = max(self._forgotten_change, stored.change)
+            return [stored.id for stored in gone]
+
     # --- internals ---------------------------------------------------------------------------------
+    def _resource(self, event_id: str) -> dict[str, Any] | None:
+        """events.get: a stored event or an instance ("<id>_<start>") of a recurring one; None if unknown."""
+        stored = self._events.get(event_id)
+        if stored is not None:
+            return self._render(stored)
+        master_id, _, _ = event_id.rpartition("_")
+        master = self._events.get(master_id)
+        if master is None or master.rule is None:
+            return None
+        horizon = max(
+            _as_instant(datetime.fromtimestamp(self._fake.now(), UTC), self.time_zone), _latest(self)
+        )
+        instances = self._instances(master, horizon + RECURRENCE_HORIZON)
+        return next((instance for instance in instances if instance["id"] == event_id), None)
+
     def _next_change(self) -> int:
         self._change += 1
         return self._change
@@ -655,8 +693,12 @@ class FakeCalendar:
             return result
         return {"date": value.isoformat()}
 
-    def _render(self, stored: _StoredEvent) -> dict[str, Any]:
-        if stored.status == "cancelled":
+    def _shows_details(self, stored: _StoredEvent, show_deleted: bool) -> bool:
+        """A deleted event keeps its details with showDeleted=true on its organizer's calendar."""
+        return show_deleted and bool(stored.fields.get("organizer", {}).get("self"))
+
+    def _render(self, stored: _StoredEvent, *, details: bool = False) -> dict[str, Any]:
+        if stored.status == "cancelled" and not details:
             return {
                 "kind": "calendar#event",
                 "etag": self._etag(stored),
@@ -669,7 +711,9 @@ class FakeCalendar:
             "kind": "calendar#event",
             "etag": self._etag(stored),
             "id": stored.id,
-            "status": stored.fields.get("status", "confirmed"),
+            "status": "cancelled"
+            if stored.status == "cancelled"
+            else stored.fields.get("status", "confirmed"),
             "htmlLink": f"https://www.google.com/calendar/event?eid={eid}",
             "created": _rfc3339(stored.created),
             "updated": _rfc3339(stored.updated),
@@ -687,12 +731,14 @@ class FakeCalendar:
         resource.setdefault("eventType", "default")
         return resource
 
-    def _instances(self, stored: _StoredEvent, horizon: datetime) -> list[dict[str, Any]]:
+    def _instances(
+        self, stored: _StoredEvent, horizon: datetime, *, details: bool = False
+    ) -> list[dict[str, Any]]:
         """A recurring event's instances (in its own time zone's wall clock), or the event itself."""
         rule = stored.rule
         if rule is None:
-            return [self._render(stored)]
-        master = self._render(stored)
+            return [self._render(stored, details=details)]
+        master = self._render(stored, details=details)
         instances: list[dict[str, Any]] = []
         index = 0
         while rule.count is None or index < rule.count:
@@ -713,13 +759,14 @@ class FakeCalendar:
                 break
             if _as_instant(start, self.time_zone) > horizon:
                 break
-            if stored.status == "cancelled":
+            if stored.status == "cancelled" and not details:
                 instance: dict[str, Any] = {
                     "kind": "calendar#event",
                     "etag": master["etag"],
                     "id": f"{stored.id}_{suffix}",
                     "status": "cancelled",
                     "recurringEventId": stored.id,
+                    "originalStartTime": self._time(start, stored.time_zone),
                 }
             else:
                 instance = {k: v for k, v in master.items() if k != "recurrence"}
@@ -783,7 +830,12 @@ class FakeCalendar:
         items: list[dict[str, Any]] = []
         if sync_token:
             token = fake._sync_tokens.get(sync_token)
-            if token is None or token.calendar is not self or token.generation != self._generation:
+            if (
+                token is None
+                or token.calendar is not self
+                or token.generation != self._generation
+                or token.change < self._forgotten_change
+            ):
                 raise _api_error(
                     410,
                     "fullSyncRequired",
@@ -794,7 +846,12 @@ class FakeCalendar:
                 (e for e in self._events.values() if e.change > token.change), key=lambda e: e.change
             )
             for stored in changed:
-                items.extend(self._instances(stored, horizon) if single else [self._render(stored)])
+                details = self._shows_details(stored, show_deleted)
+                items.extend(
+                    self._instances(stored, horizon, details=details)
+                    if single
+                    else [self._render(stored, details=details)]
+                )
             return _PageState(self, items, 0, self._change, self._generation)
 
         time_min = _parse_query_time(params["timeMin"]) if "timeMin" in params else None
@@ -805,8 +862,11 @@ class FakeCalendar:
         for stored in self._events.values():
             if stored.status == "cancelled" and not show_deleted:
                 continue
+            details = self._shows_details(stored, show_deleted)
             candidates = (
-                self._instances(stored, horizon) if stored.rule is not None else [self._render(stored)]
+                self._instances(stored, horizon, details=details)
+                if stored.rule is not None
+                else [self._render(stored, details=details)]
             )
             in_window = [c for c in candidates if self._overlaps(c, stored, time_min, time_max)]
             if not in_window:
@@ -814,7 +874,7 @@ class FakeCalendar:
             if single or stored.rule is None:
                 rows.extend((c, stored) for c in in_window)
             else:
-                rows.append((self._render(stored), stored))
+                rows.append((self._render(stored, details=details), stored))
         order = params.get("orderBy")
         if order == "startTime":
             rows.sort(key=lambda row: (self._start_instant(row[0], row[1]), row[0]["id"]))
@@ -841,12 +901,17 @@ class FakeCalendar:
         time_min: datetime | None,
         time_max: datetime | None,
     ) -> bool:
-        if "start" not in item:  # a deleted event's short form: judge by the stored times
-            start = _as_instant(stored.start, self.time_zone)
-            end = _as_instant(stored.end, self.time_zone)
-        else:
+        if "start" in item:
             start = self._instant(item["start"])
             end = self._instant(item["end"])
+        elif "originalStartTime" in item:  # a deleted instance's short form: its own time, the series' length
+            start = self._instant(item["originalStartTime"])
+            end = start + (
+                _as_instant(stored.end, self.time_zone) - _as_instant(stored.start, self.time_zone)
+            )
+        else:  # a deleted event's short form: judge by the stored times
+            start = _as_instant(stored.start, self.time_zone)
+            end = _as_instant(stored.end, self.time_zone)
         if time_min is not None and not end > time_min:
             return False
         return not (time_max is not None and not start < time_max)
@@ -1714,11 +1779,10 @@ class FakeGoogle:
         calendar = self.calendar(access.sub)
         if match.group(2) is not None:
             self._scripted("calendar")
-            event_id = unquote(match.group(2))
-            stored = calendar._events.get(event_id)
-            if stored is None:
+            found = calendar._resource(unquote(match.group(2)))
+            if found is None:
                 raise _api_error(404, "notFound", "Not Found")
-            return calendar._render(stored)
+            return found
         page_size = self._validate_list(query)
         self._scripted("calendar")
         return calendar._list(query, page_size)

@@ -731,6 +731,101 @@ def test_recurring_events_expand_with_single_events(google: FakeGoogle, ada_cred
     assert instances[2]["originalStartTime"] == instances[2]["start"] and "recurrence" not in instances[0]
 
 
+def test_show_deleted_keeps_details_only_on_the_organizers_calendar(
+    google: FakeGoogle, ada_credentials: Credentials
+) -> None:
+    calendar = google.calendar(ADA)
+    service = calendar_service(google, ada_credentials)
+    _, sync_token = full_sync(service)
+    own = calendar.add_event(summary="Acme interview", start=T0, attendees=["grace@acme.com"])
+    invited = calendar.add_event(summary="Their meeting", start=T0, organizer="grace@acme.com")
+    calendar.delete_event(own["id"])
+    calendar.delete_event(invited["id"])
+    short = {"kind", "etag", "id", "status"}
+
+    listed, _ = full_sync(service, showDeleted=True, singleEvents=True, timeMin=T0.isoformat())
+    by_id = {item["id"]: item for item in listed}
+    assert by_id[own["id"]]["status"] == "cancelled" and by_id[own["id"]]["summary"] == "Acme interview"
+    assert by_id[own["id"]]["start"] == own["start"] and by_id[own["id"]]["attendees"] == own["attendees"]
+    assert set(by_id[invited["id"]]) == short
+    # Incremental: details with showDeleted=true, the short form without it.
+    detailed, _ = full_sync(service, syncToken=sync_token, showDeleted=True)
+    assert [i.get("summary") for i in detailed] == ["Acme interview", None]
+    plain, _ = full_sync(service, syncToken=sync_token)
+    assert [set(i) for i in plain] == [short, short]
+    assert [i["id"] for i in full_sync(service, singleEvents=True)[0]] == []
+    # events.get keeps the short form.
+    got = service.events().get(calendarId="primary", eventId=own["id"]).execute()
+    assert set(got) == short and got["status"] == "cancelled"
+
+
+def test_purged_deletions_leave_every_listing_and_expire_older_sync_tokens(
+    google: FakeGoogle, ada_credentials: Credentials
+) -> None:
+    calendar = google.calendar(ADA)
+    old = calendar.add_event(summary="Old", start=T0)
+    recent = calendar.add_event(summary="Recent", start=T0 + timedelta(hours=1))
+    kept = calendar.add_event(summary="Kept", start=T0 + timedelta(hours=2))
+    service = calendar_service(google, ada_credentials)
+    _, before = full_sync(service, singleEvents=True, showDeleted=True)
+    calendar.delete_event(old["id"])
+    _, between = full_sync(service, singleEvents=True, showDeleted=True)
+    google.advance_time(20 * 86400)
+    calendar.delete_event(recent["id"])
+    _, after = full_sync(service, singleEvents=True, showDeleted=True)
+
+    assert calendar.purge_deleted(older_than=timedelta(days=10)) == [old["id"]]
+    listed, _ = full_sync(service, singleEvents=True, showDeleted=True)
+    assert {i["id"]: i["status"] for i in listed} == {recent["id"]: "cancelled", kept["id"]: "confirmed"}
+    with pytest.raises(HttpError) as caught:
+        service.events().get(calendarId="primary", eventId=old["id"]).execute()
+    assert caught.value.status_code == 404
+    # A token from before the forgotten deletion can no longer be told about it: 410. Later ones still work.
+    with pytest.raises(HttpError) as caught:
+        service.events().list(calendarId="primary", syncToken=before, showDeleted=True).execute()
+    assert caught.value.status_code == 410
+    changes, _ = full_sync(service, syncToken=between, showDeleted=True)
+    assert [i["id"] for i in changes] == [recent["id"]]
+    assert full_sync(service, syncToken=after)[0] == []
+    assert calendar.purge_deleted() == [recent["id"]]
+    assert [e["id"] for e in calendar.events] == [kept["id"]]
+
+
+def test_a_deleted_series_lists_its_instances_by_their_own_times_and_get_resolves_instances(
+    google: FakeGoogle, ada_credentials: Credentials
+) -> None:
+    calendar = google.calendar(ADA)
+    weekly = calendar.add_event(
+        summary="Weekly", start=T0, organizer="grace@acme.com", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"]
+    )
+    service = calendar_service(google, ada_credentials)
+    second = f"{weekly['id']}_20300311T090000Z"
+    live = service.events().get(calendarId="primary", eventId=second).execute()
+    assert live["start"]["dateTime"] == "2030-03-11T09:00:00Z" and live["recurringEventId"] == weekly["id"]
+    with pytest.raises(HttpError) as caught:
+        service.events().get(calendarId="primary", eventId=f"{weekly['id']}_20300312T090000Z").execute()
+    assert caught.value.status_code == 404
+
+    calendar.delete_event(weekly["id"])
+    window = {
+        "timeMin": (T0 + timedelta(days=6)).isoformat(),
+        "timeMax": (T0 + timedelta(days=15)).isoformat(),
+    }
+    listed, _ = full_sync(service, singleEvents=True, showDeleted=True, **window)
+    assert [i["id"] for i in listed] == [second, f"{weekly['id']}_20300318T090000Z"]
+    assert listed[0] == {
+        "kind": "calendar#event",
+        "etag": listed[0]["etag"],
+        "id": second,
+        "status": "cancelled",
+        "recurringEventId": weekly["id"],
+        "originalStartTime": {"dateTime": "2030-03-11T09:00:00Z"},
+    }
+    assert full_sync(service, singleEvents=True, **window)[0] == []
+    gone = service.events().get(calendarId="primary", eventId=second).execute()
+    assert gone["status"] == "cancelled" and gone["id"] == second
+
+
 # --- Calendar auth: 401/refresh through google-auth, scripted failures -------------------------------------
 def test_calendar_requires_a_token_issued_by_the_fake(google: FakeGoogle) -> None:
     url = google.calendar_api_endpoint + "calendars/primary/events"
