@@ -179,6 +179,50 @@ def test_incremental_sync_moves_cancels_and_survives_an_invalidated_token(
     assert rows["evt-2"]["kind"] == "onsite" and rows["evt-2"]["debrief"] == "went well"
 
 
+def test_a_first_full_sync_lists_deleted_events_and_makes_nothing_of_them(
+    client: TestClient, google: FakeGoogle, isolated_env: Any
+) -> None:
+    headers = auth_headers(client, "ada@example.com")
+    user_id = me(client, headers)["id"]
+    create_opportunity(client, headers, company="Globex", role="Engineer")
+    connect(google, user_id)
+    calendar = google.calendar(USER)
+    start = (utc_now() + timedelta(days=3)).replace(microsecond=0)
+    calendar.add_event(
+        start=start, summary="Globex interview round 1", attendees=["talent@globex.com"], event_id="evt-live"
+    )
+    # Deleted before we ever synced, on the user's own calendar: with showDeleted=true Google still shows
+    # it in full (status cancelled), an interview by every other sign. It is nobody we know: nothing of it
+    # may be created or kept.
+    calendar.add_event(
+        start=start + timedelta(hours=2),
+        summary="Globex technical interview Qwertzuiop",
+        description="Plughxyzzy agenda",
+        attendees=["talent@globex.com"],
+        event_id="evt-gone",
+    )
+    calendar.add_event(
+        start=start + timedelta(hours=4),
+        summary="Globex weekly interview Qwertzuiop",
+        attendees=["talent@globex.com"],
+        recurrence=["RRULE:FREQ=WEEKLY;COUNT=3"],
+        event_id="evtseries",
+    )
+    calendar.delete_event("evt-gone")
+    calendar.delete_event("evtseries")
+
+    result = sync(user_id)
+    assert (result.outcome, result.added, result.cancelled) == ("synced", 1, 0)
+    assert [row["calendar_event_id"] for row in calendar_interviews(user_id)] == ["evt-live"]
+    [listing] = [r["query"] for r in google.requests_to("/calendar/v3/calendars/primary/events")]
+    assert listing["showDeleted"] == "true" and listing["singleEvents"] == "true" and "timeMin" in listing
+    raw = b"".join(path.read_bytes() for path in isolated_env.glob("tracker.db*"))
+    assert b"Qwertzuiop" not in raw and b"Plughxyzzy" not in raw
+    activity = client.get("/v1/activity", headers=headers).json()["items"]
+    assert [a["kind"] for a in activity].count("interview_scheduled") == 1
+    assert me(client, headers)["calendar"]["interviews_found"] == 1
+
+
 def test_a_revoked_grant_asks_the_user_to_reconnect_and_stops_polling(
     client: TestClient, google: FakeGoogle
 ) -> None:

@@ -6,7 +6,9 @@
 - an expired access token (401) is refreshed and the poll goes on; a token endpoint that fails with 5xx
   defers (the user is NOT asked to reconnect); invalid_grant asks the user to reconnect, stops polling,
   and keeps every interview already found;
-- 410 (sync token invalidated) with changes made meanwhile: a full resync without duplicates;
+- 410 (sync token invalidated) with changes made meanwhile: a full resync without duplicates; events
+  deleted meanwhile are cancelled, whether Google still lists them (showDeleted) or has forgotten them
+  (looked up: 404); one moved out of the window meanwhile is followed, not cancelled;
 - the same user synced twice at once (duplicate queue delivery): no duplicate interview, one prep.
 """
 
@@ -16,7 +18,6 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from common.clock import to_iso, utc_now
@@ -219,19 +220,103 @@ def test_the_same_user_synced_twice_at_once_makes_no_duplicates(
     assert me(client, headers)["calendar"]["interviews_found"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the 410 full resync lists only live events (no showDeleted), so an event deleted while the "
-    "sync token was invalid is never seen and its interview stays pending (calendar_poll/google_calendar.py "
-    "list_events, calendar_poll/service.py sync_user)",
-)
+EVENTS = "/calendar/v3/calendars/primary/events"
+
+
+def listings(fake: FakeGoogle) -> list[dict[str, str]]:
+    return [r["query"] for r in fake.requests_to(EVENTS) if r["route"] == EVENTS]
+
+
+def look_ups(fake: FakeGoogle) -> list[str]:
+    return [r["route"].removeprefix(EVENTS + "/") for r in fake.requests_to(EVENTS + "/")]
+
+
 def test_an_event_deleted_while_the_sync_token_was_invalid_is_cancelled(
     client: TestClient,
     google: FakeGoogle,  # noqa: F811
 ) -> None:
     user_id, _, calendar = setup_user(client, google)
+    add_interview(calendar, "e2", 2)
+    assert sync(user_id).outcome == "synced"
     calendar.delete_event("e1")
     google.invalidate_sync_tokens()
+    google.clear_requests()
+    result = sync(user_id)
+    assert result.outcome == "synced" and result.cancelled == 1, result
+    rows = {row["calendar_event_id"]: row for row in calendar_interviews(user_id)}
+    assert rows["e1"]["outcome"] == "cancelled" and rows["e2"]["outcome"] == "pending"
+    # The incremental try (410), then one full listing that carried the deletion itself: nothing looked up.
+    incremental, full = listings(google)
+    assert "syncToken" in incremental and "syncToken" not in full
+    assert incremental["showDeleted"] == full["showDeleted"] == "true"
+    assert look_ups(google) == []
+    assert connection()["sync_token"]
+    assert sync(user_id).outcome == "synced"  # incremental again, nothing more to do
+    assert [row["outcome"] for row in calendar_interviews(user_id)] == ["cancelled", "pending"]
+
+
+def test_a_deletion_google_has_forgotten_by_the_410_resync_is_still_cancelled(
+    client: TestClient,
+    google: FakeGoogle,  # noqa: F811
+) -> None:
+    user_id, _, calendar = setup_user(client, google)
+    add_interview(calendar, "e2", 2)
     assert sync(user_id).outcome == "synced"
+    calendar.delete_event("e1")
+    google.advance_time(40 * 86400)
+    assert calendar.purge_deleted(older_than=timedelta(days=30)) == ["e1"]
+    # Google has forgotten the deletion, so our token (issued before it) is refused: 410, and the full
+    # listing (showDeleted=true) no longer shows e1 at all.
+    google.clear_requests()
+    result = sync(user_id)
+    assert result.outcome == "synced" and result.cancelled == 1, result
+    rows = {row["calendar_event_id"]: row for row in calendar_interviews(user_id)}
+    assert rows["e1"]["outcome"] == "cancelled" and rows["e2"]["outcome"] == "pending"
+    assert look_ups(google) == ["e1"]  # e2 was in the listing; only the missing one is asked for (404)
+    assert connection()["sync_token"]
+
+
+def test_an_event_moved_out_of_the_window_during_a_410_gap_is_followed_not_cancelled(
+    client: TestClient,
+    google: FakeGoogle,  # noqa: F811
+) -> None:
+    user_id, headers, calendar = setup_user(client, google)
+    # Moved beyond the lookahead (30 days) while the token was invalid: absent from the full listing, yet
+    # not deleted. It is looked up, and its interview moves with it (as an incremental sync would have
+    # done) instead of being cancelled.
+    moved = (utc_now() + timedelta(days=60)).replace(microsecond=0)
+    calendar.update_event(
+        "e1", start={"dateTime": to_iso(moved)}, end={"dateTime": to_iso(moved + timedelta(hours=1))}
+    )
+    google.invalidate_sync_tokens()
+    google.clear_requests()
+    result = sync(user_id)
+    assert result.outcome == "synced" and result.cancelled == 0 and result.updated == 1, result
     [row] = calendar_interviews(user_id)
-    assert row["outcome"] == "cancelled"
+    assert row["outcome"] == "pending" and row["scheduled_at"] == to_iso(moved)
+    assert look_ups(google) == ["e1"]
+    summaries = [a["summary"] for a in client.get("/v1/activity", headers=headers).json()["items"]]
+    assert any(s.startswith("Moved in your calendar to") for s in summaries)
+    # Later changes out there still arrive by id through the incremental sync.
+    calendar.delete_event("e1")
+    assert sync(user_id).cancelled == 1
+    assert calendar_interviews(user_id)[0]["outcome"] == "cancelled"
+
+
+def test_interviews_outside_the_window_are_not_looked_up_after_a_410(
+    client: TestClient,
+    google: FakeGoogle,  # noqa: F811
+) -> None:
+    user_id, _, calendar = setup_user(client, google)  # e1: in 3 days
+    past = (utc_now() + timedelta(hours=2)).replace(microsecond=0)
+    calendar.add_event(
+        start=past, summary="Globex interview early", attendees=["talent@globex.com"], event_id="e0"
+    )
+    assert sync(user_id).added == 1
+    google.invalidate_sync_tokens()
+    google.clear_requests()
+    # A day later e0 is over: the full listing (from now) rightly lacks it, which says nothing about it.
+    result = sync(user_id, now=utc_now() + timedelta(days=1))
+    assert result.outcome == "synced" and result.cancelled == 0, result
+    assert look_ups(google) == []
+    assert [row["outcome"] for row in calendar_interviews(user_id)] == ["pending", "pending"]

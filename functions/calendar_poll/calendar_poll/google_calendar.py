@@ -1,13 +1,22 @@
 """Calendar adapter: Google Calendar v3 `events.list` through google-api-python-client (read-only).
 
 Full sync: now .. now + lookahead, singleEvents, paged to the last page for `nextSyncToken`.
-Incremental sync: `syncToken` only (Google refuses it with timeMin/timeMax/orderBy). Access tokens are
-refreshed by google-auth with the stored refresh token. Only the bundled `calendar.v3.json` discovery
-document is used (static_discovery), and the SDK is imported only when a sync runs.
+Incremental sync: `syncToken` only (Google refuses it with timeMin/timeMax/orderBy). Both list with
+`showDeleted=true`: an incremental sync always carries deletions, and Google wants every other parameter
+of the incremental sync to match the full sync's; a full sync then also reports events deleted while our
+sync token was invalid (410), as `status: "cancelled"`, while Google still keeps them. It keeps them only
+for a while ("Such cancelled events will eventually disappear", Event.status in the API reference), so
+after a 410 the caller names the events it expects in the window (`look_up_if_absent`); any of them the
+complete listing lacks is read with events.get, which returns an event wherever it now lies (moved out of
+the window) or cancelled, and 404/410 once Google forgot it (reported here in the cancelled form).
+Access tokens are refreshed by google-auth with the stored refresh token. Only the bundled
+`calendar.v3.json` discovery document is used (static_discovery), and the SDK is imported only when a
+sync runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -53,6 +62,7 @@ class GoogleCalendarSource:
         sync_token: str | None,
         time_min: datetime,
         time_max: datetime,
+        look_up_if_absent: Collection[str] = (),
     ) -> Listing:
         import google.auth.exceptions
         import httplib2
@@ -84,7 +94,12 @@ class GoogleCalendarSource:
             cache_discovery=False,
             client_options={"api_endpoint": self._endpoint},
         )
-        query: dict[str, Any] = {"calendarId": "primary", "singleEvents": True, "maxResults": PAGE_SIZE}
+        query: dict[str, Any] = {
+            "calendarId": "primary",
+            "singleEvents": True,
+            "showDeleted": True,
+            "maxResults": PAGE_SIZE,
+        }
         if sync_token:
             query["syncToken"] = sync_token
         else:
@@ -98,6 +113,10 @@ class GoogleCalendarSource:
                 response = request.execute(num_retries=0)
                 events.extend(item for item in response.get("items", []) if isinstance(item, dict))
                 request = service.events().list_next(request, response)
+            if not sync_token:
+                listed = {item.get("id") for item in events}
+                for event_id in sorted(set(look_up_if_absent) - listed):
+                    events.append(_look_up(service, event_id))
         except HttpError as exc:
             status = int(getattr(exc, "status_code", 0) or exc.resp.status)
             if status == 410:
@@ -113,6 +132,19 @@ class GoogleCalendarSource:
             raise CalendarError(f"Google Calendar could not be reached ({type(exc).__name__})") from None
         expiry = credentials.expiry.replace(tzinfo=UTC) if credentials.expiry else None
         return Listing(events, response.get("nextSyncToken"), credentials.token, expiry)
+
+
+def _look_up(service: Any, event_id: str) -> dict[str, Any]:
+    """The event as Google has it now; the cancelled form once Google has forgotten it (404/410)."""
+    from googleapiclient.errors import HttpError
+
+    try:
+        item = service.events().get(calendarId="primary", eventId=event_id).execute(num_retries=0)
+    except HttpError as exc:
+        if int(getattr(exc, "status_code", 0) or exc.resp.status) in (404, 410):
+            return {"id": event_id, "status": "cancelled"}
+        raise
+    return dict(item) if isinstance(item, dict) else {"id": event_id, "status": "cancelled"}
 
 
 def _revoked(exc: Any) -> bool:

@@ -8,7 +8,7 @@ resource needs is stored (title, times, meeting link or location, interviewer na
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -44,6 +44,7 @@ class CalendarSource(Protocol):
         sync_token: str | None,
         time_min: datetime,
         time_max: datetime,
+        look_up_if_absent: Collection[str] = (),
     ) -> Listing: ...
 
 
@@ -110,6 +111,21 @@ def _hints(rows: list[dict[str, Any]]) -> list[OpportunityHint]:
     return hints
 
 
+def _expected_in(interviews: list[dict[str, Any]], *, time_min: datetime, time_max: datetime) -> list[str]:
+    """Events of live calendar interviews whose stored start lies inside a full listing's window, so the
+    listing must show them (live or cancelled) unless they changed. One it lacks is looked up rather than
+    cancelled: it may have been moved out of the window meanwhile (then its interview follows it there, as
+    in an incremental sync), or deleted long enough ago that Google no longer lists it (then it is
+    cancelled). A start exactly at an edge, or none, proves nothing and is left alone."""
+    # Stored times are fixed-width UTC text, so text order is time order.
+    start, end = to_iso(time_min), to_iso(time_max)
+    return [
+        row["calendar_event_id"]
+        for row in interviews
+        if row["outcome"] != "cancelled" and row["scheduled_at"] and start < row["scheduled_at"] < end
+    ]
+
+
 def sync_user(
     db: Database,
     source: CalendarSource,
@@ -142,7 +158,7 @@ def sync_user(
     expires = (
         from_iso(connection["access_token_expires_at"]) if connection["access_token_expires_at"] else None
     )
-    window = {"time_min": now, "time_max": now + timedelta(days=settings.lookahead_days)}
+    time_min, time_max = now, now + timedelta(days=settings.lookahead_days)
     sync_token = connection["sync_token"]
     try:
         try:
@@ -151,16 +167,26 @@ def sync_user(
                 access_token=access,
                 access_token_expires_at=expires,
                 sync_token=sync_token,
-                **window,
+                time_min=time_min,
+                time_max=time_max,
             )
         except SyncTokenExpiredError:
-            sync_token = None  # 410: start over with a full sync; events are matched by id, so no duplicates
+            # 410: start over with a full sync; events are matched by id, so no duplicates. It lists deleted
+            # events too, but Google forgets them after a while, so an event deleted early in a long gap may
+            # be missing: the interviews that such a listing must contain are looked up when it lacks them.
+            # Only here: the token vouches that the calendar is the one they came from. A first full sync
+            # (a new connection, perhaps to another Google account) cancels nothing for being absent.
+            sync_token = None
             listing = source.list_events(
                 refresh_token=refresh,
                 access_token=access,
                 access_token_expires_at=expires,
                 sync_token=None,
-                **window,
+                time_min=time_min,
+                time_max=time_max,
+                look_up_if_absent=_expected_in(
+                    repo.rows(interview_result), time_min=time_min, time_max=time_max
+                ),
             )
     except AccessRevokedError:
         reason = "Google access to your calendar was revoked or expired; connect it again"
