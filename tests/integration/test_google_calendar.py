@@ -799,3 +799,21 @@ def test_the_fragment_is_not_json_of_tokens(
     issued = google_tokens(google, person)
     assert values == {"calendar": "connected"}
     assert not any(token in json.dumps(values) for token in issued["refresh"] + issued["access"])
+
+
+def test_reconnecting_starts_the_next_poll_with_a_full_sync(
+    browser: TestClient, google: FakeGoogle, password_account: dict[str, Any]
+) -> None:
+    """New tokens may be another Google account's: the old sync token describes the old calendar, and a
+    410 resync from it would take that calendar's events as deleted. So a reconnect forgets it."""
+    user_id = password_account["user"]["id"]
+    assert connect_calendar(browser, google, password_account, GoogleUser(email="ada@example.com")) == {
+        "calendar": "connected"
+    }
+    get_database().execute(
+        "UPDATE calendar_connections SET sync_token = 'old-calendar' WHERE user_id = ?", (user_id,)
+    )
+    other = GoogleUser(email="ada.work@example.com")
+    assert connect_calendar(browser, google, password_account, other) == {"calendar": "connected"}
+    row = connection(user_id)
+    assert row is not None and row["status"] == "connected" and row["sync_token"] is None

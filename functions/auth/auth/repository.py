@@ -239,7 +239,11 @@ def upsert_calendar_connection(
     error: str | None,
     now: str,
 ) -> Statement:
-    """Connect (tokens given) or record why not (tokens None: any earlier tokens and sync state go)."""
+    """Connect (tokens given) or record why not (tokens None: any earlier tokens and sync state go).
+
+    Either way the sync token goes: new tokens may be another Google account's, whose calendar the old
+    token does not describe, so the next poll starts with a full sync (which never cancels an interview
+    for being absent) instead of a 410 resync that would take the old calendar's events as deleted."""
     return Statement(
         "INSERT INTO calendar_connections (user_id, status, refresh_token, access_token, "
         "access_token_expires_at, scopes, error, created_at, updated_at) "
@@ -248,7 +252,7 @@ def upsert_calendar_connection(
         "refresh_token = excluded.refresh_token, "
         "access_token = excluded.access_token, access_token_expires_at = excluded.access_token_expires_at, "
         "scopes = excluded.scopes, error = excluded.error, updated_at = excluded.updated_at, "
-        "sync_token = CASE WHEN excluded.refresh_token IS NULL THEN NULL ELSE sync_token END",
+        "sync_token = NULL",
         (
             user_id,
             status,
