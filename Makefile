@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := layers functions local tests scripts bench
 
-.PHONY: run test test-remote lint fmt unit migrate openapi bench fuzz clean help
+.PHONY: run test test-remote lint fmt unit migrate openapi bench fuzz build clean help
 
 help:
 	@echo "make run      serve the whole API on http://127.0.0.1:8000 (HOST/PORT)"
@@ -15,6 +15,7 @@ help:
 	@echo "make openapi  regenerate the bundled OpenAPI document (functions/auth/auth/openapi.json)"
 	@echo "make fuzz     schemathesis against every operation of the OpenAPI document, long profile (FUZZ_EXAMPLES)"
 	@echo "make bench    run every benchmark in bench/ (markdown tables; record them in bench/RESULTS.md)"
+	@echo "make build    Lambda packages, no Docker: sam build if sam is on PATH, else build/lambda/*.zip"
 
 $(STAMP): pyproject.toml scripts/sitepaths.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -65,6 +66,19 @@ bench: $(STAMP)
 		$(PY) -m bench.$$module || failed="$$failed $$module"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "over budget or failed:$$failed"; exit 1; fi
+
+# The deployment packages, without Docker. With `sam` on PATH: `sam build` (template.yaml builds every
+# function and the layer with the Makefile in its folder, which runs scripts/build.py). Without it, or with
+# BUILD_WITH=script: scripts/build.py writes build/lambda/<function>/ and build/lambda/common-layer/ and a
+# zip of each. Either way pip fetches Python 3.12 x86_64 Linux wheels from PyPI.
+BUILD_WITH ?= $(if $(shell command -v sam 2>/dev/null),sam,script)
+
+build: $(STAMP)
+ifeq ($(BUILD_WITH),sam)
+	sam build
+else
+	$(PY) scripts/build.py all --out build/lambda
+endif
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
