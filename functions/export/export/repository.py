@@ -15,7 +15,7 @@ from typing import Any
 
 from common.calendar import status_statement
 from common.db import Statement
-from common.prep import PREP_COLUMNS
+from common.prep_data import PREP_COLUMNS
 from common.record_fields import (
     ACTIVITY_COLUMNS,
     CONTACT_COLUMNS,

@@ -29,7 +29,7 @@ from common.calendar import calendar_status
 from common.clock import from_iso, new_id, to_iso
 from common.db import Database, Result, Statement
 from common.errors import DomainError, NotFoundError, RateLimitedError
-from common.prep import prep_view
+from common.prep_data import prep_view
 from common.storage import BlobStore, LinkSigner, new_key, user_prefix
 from export import repository as repo
 from export import writers

@@ -13,7 +13,7 @@ from common.clock import from_iso, new_id, to_iso
 from common.db import Database, Statement, Value
 from common.errors import ConflictError, NotFoundError, RateLimitedError, ServiceUnavailableError
 from common.observability import get_logger
-from common.prep import input_statements, interview_context, prep_view
+from common.prep_data import input_statements, interview_context, prep_view
 from common.queue import PREP_JOB, Job, JobQueue
 
 RATE_WINDOW = timedelta(hours=1)
