@@ -16,7 +16,7 @@ python3.12 builder was not used because
 - it installs each function's requirements.txt in full, so a function would carry its own copy of what the
   layer already holds (authlib pulls cryptography, google-api-core pulls requests, ...): here a function
   gets only the distributions that the layer, resolved first and used as constraints, does not contain;
-- it cannot prune: google-api-python-client ships a discovery document for every Google API (~90 MB);
+- it cannot prune: google-api-python-client ships a discovery document for every Google API (114 MB);
   the calendar adapter builds its client with `static_discovery=True` from calendar.v3.json alone.
 
 Rules applied to every package (`prune`): no __pycache__/bytecode, no console scripts (bin/), no test
@@ -288,8 +288,17 @@ class Built:
     pruned: int
 
 
+def ensure_build_folder(target: Path) -> None:
+    """Refuse the checkout, any folder above it, and any folder with a .git: `--out .` must not empty
+    a source tree."""
+    resolved = target.resolve()
+    if resolved == ROOT or resolved in ROOT.parents or (resolved / ".git").exists():
+        raise BuildError(f"refusing to empty {target}: not a build folder")
+
+
 def _fresh(target: Path) -> None:
     """An empty target folder (ARTIFACTS_DIR may exist and hold an earlier build)."""
+    ensure_build_folder(target)
     if target.exists():
         for child in target.iterdir():
             if child.is_dir() and not child.is_symlink():

@@ -266,6 +266,18 @@ def test_a_function_without_requirements_builds_offline(tmp_path: Path) -> None:
     assert {p.relative_to(tmp_path / name) for p in (tmp_path / name).rglob("*.py")} == sources
 
 
+def test_a_build_never_empties_a_checkout(tmp_path: Path) -> None:
+    for folder in (ROOT, ROOT.parent, ROOT / "functions" / ".."):  # checked only: nothing is emptied
+        with pytest.raises(build.BuildError, match="refusing to empty"):
+            build.ensure_build_folder(folder)
+    build.ensure_build_folder(tmp_path / "out")
+    clone = _write(tmp_path / "clone" / "keep.py")
+    (tmp_path / "clone" / ".git").mkdir()
+    with pytest.raises(build.BuildError, match="refusing to empty"):
+        build.build_function("records", tmp_path / "clone", python="/nonexistent/python")
+    assert clone.is_file()
+
+
 def test_zips_are_reproducible(tmp_path: Path) -> None:
     source = tmp_path / "pkg"
     _write(source / "b" / "module.py", b"print('b')\n")
