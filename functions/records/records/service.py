@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from common import record_fields as fields
 from common.clock import new_id, to_iso, utc_now
-from common.cursors import PageRequest, list_scope
+from common.cursors import PageRequest, encoded_sizes, list_scope
 from common.db import ConstraintError, Database, Result, Statement, Value
 from common.errors import NotFoundError, ValidationFailedError
 from records import repository as repo
@@ -120,8 +120,7 @@ def _page(
 ) -> Row:
     rows = db.execute(*_unpack(statement(page.position(scope)))).all()
     items = [view(row) for row in rows]
-    sizes = [len(json.dumps(item, ensure_ascii=False).encode()) for item in items]
-    count, next_cursor = page.page(scope, rows, sizes)
+    count, next_cursor = page.page(scope, rows, encoded_sizes(items[: page.limit]))
     return {"items": items[:count], "next_cursor": next_cursor}
 
 
