@@ -713,7 +713,6 @@ def test_deployed_auth_function_has_what_lambda_requires(expanded: dict[str, Any
         "PUBLIC_BASE_URL",
     }
     assert required <= set(env)
-    assert env["POWERTOOLS_LOG_LEVEL"] == env["LOG_LEVEL"]
 
 
 def test_deployed_records_function_has_what_lambda_requires(expanded: dict[str, Any]) -> None:
@@ -879,15 +878,14 @@ def test_every_secret_reaches_some_function(expanded: dict[str, Any]) -> None:
     assert set().union(*FUNCTION_SECRETS.values()) == _secret_settings()
 
 
-def test_powertools_settings(expanded: dict[str, Any]) -> None:
-    """Each function's log lines carry its own service name; Powertools and the settings agree on the
-    level."""
+def test_log_settings(expanded: dict[str, Any]) -> None:
+    """Each function's log lines carry its own service name (POWERTOOLS_SERVICE_NAME, read by
+    common.observability) at the stack's LOG_LEVEL."""
     names = set()
     for name, props in functions(expanded).items():
         env = env_of(props)
-        assert env["LOG_LEVEL"] == env["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}, name
+        assert env["LOG_LEVEL"] == {"Ref": "LogLevel"}, name
         assert isinstance(env["POWERTOOLS_SERVICE_NAME"], str), name
-        assert env["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "AWS::StackName"}, name
         names.add(env["POWERTOOLS_SERVICE_NAME"])
     assert len(names) == len(functions(expanded))
 

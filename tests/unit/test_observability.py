@@ -67,3 +67,24 @@ def test_account_flows_never_log_credentials(client: TestClient, log_output: io.
     for secret in (PASSWORD, "wrong password!", tokens["access_token"], tokens["refresh_token"],
                    refreshed["access_token"], refreshed["refresh_token"]):  # fmt: skip
         assert secret not in out
+
+
+def test_lines_carry_appended_keys_exceptions_and_the_trace_id(
+    log_output: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logger = get_logger()
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8")
+    logger.append_keys(request_id="req-1", refresh_token="rt_should_not_show")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logger.exception("failed")
+    logger.append_keys(request_id=None, refresh_token=None)
+    logger.info("after")
+    failed, after = _lines(log_output.getvalue())[-2:]
+    assert failed["level"] == "ERROR" and failed["message"] == "failed" and failed["service"]
+    assert failed["request_id"] == "req-1" and failed["refresh_token"] == "[REDACTED]"
+    assert failed["exception_name"] == "ValueError" and "boom" in failed["exception"]
+    assert failed["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert "request_id" not in after and "exception" not in after
+    assert "rt_should_not_show" not in log_output.getvalue()

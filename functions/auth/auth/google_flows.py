@@ -61,7 +61,7 @@ def check_redirect_uri(redirect_uri: str | None, allowed: list[str]) -> str:
     """Exact match with ALLOWED_REDIRECT_URIS: no prefix, case or normalisation games."""
     # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a 500, before).
     given = redirect_uri.encode("utf-8", "surrogatepass") if redirect_uri else b""
-    if not given or not any(hmac.compare_digest(given, uri.encode()) for uri in allowed):
+    if not redirect_uri or not any(hmac.compare_digest(given, uri.encode()) for uri in allowed):
         raise BadRequestError("redirect_uri is not one of this service's registered frontend URLs")
     return redirect_uri
 
