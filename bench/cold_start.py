@@ -1,7 +1,8 @@
 """Cold start: import of each function's handler module in a fresh process, as Lambda's init phase
 runs it, against the framework or SDK the function cannot do without.
 
-    python -m bench.cold_start [--runs 15] [--importtime MODULE]
+    python -m bench.cold_start [--runs 15] [--only records,export] [--importtime MODULE]
+                               [--steps FUNCTION=MODULE,MODULE,...]
 
 Each sample is a new interpreter (`python -S`: no site processing, no .pth files) whose sys.path is
 what a deployed function has: its own folder (`/var/task`), then the layer (`/opt/python`: our
@@ -26,7 +27,9 @@ after its import.
 
 `--importtime MODULE` prints `python -X importtime` for one handler (same sys.path and environment),
 cumulative milliseconds of our modules and of the third-party modules they pull in, after the
-baseline's modules: where a miss comes from.
+baseline's modules: where a miss comes from. `--steps records=fastapi,mangum,common.web,records.router`
+imports those modules one after another in fresh processes (the function's path and environment) and
+prints the CPU time each one adds: the same question in CPU time, which this machine's load distorts less.
 """
 
 from __future__ import annotations
@@ -227,12 +230,37 @@ def importtime(module: str, function: str, env: dict[str, str], baseline: tuple[
             print(f"| {cumulative_us / 1000:.1f} | {self_us / 1000:.1f} | {'· ' * depth}{name} |")
 
 
+def steps(function: str, modules: tuple[str, ...], env: dict[str, str], runs: int) -> None:
+    """CPU ms each import adds after the ones before it (median over fresh processes): the time a
+    module and what it alone pulls in costs, in CPU rather than -X importtime's wall clock."""
+    samples = [run_case(Case("steps", function, modules), env, ()) for _ in range(runs)]
+    print(f"{function}: CPU ms per import, median of {runs} fresh processes")
+    print("| module | total | added |\n|---|---:|---:|")
+    previous = 0.0
+    for index, module in enumerate(modules):
+        total = statistics.median(sample["steps"][index] for sample in samples)
+        print(f"| {module} | {total:.0f} | +{total - previous:.0f} |")
+        previous = total
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per row")
     parser.add_argument("--sdk-runs", type=int, default=5, help="fresh processes per anthropic row")
     parser.add_argument("--importtime", metavar="MODULE", help="e.g. records.handler: where its time goes")
+    parser.add_argument(
+        "--steps",
+        metavar="FUNCTION=MODULES",
+        help="e.g. records=fastapi,mangum,common.web,records.schemas: CPU ms each import adds, in that order",
+    )
+    parser.add_argument("--only", metavar="FUNCTIONS", help="functions, comma-separated: their rows only")
     args = parser.parse_args(argv)
+    cases: tuple[Case, ...] = CASES
+    if args.only:
+        wanted = set(args.only.split(","))
+        chosen = [c for c in CASES if c.baseline and c.function in wanted]
+        baselines = {c.baseline for c in chosen}
+        cases = tuple(c for c in CASES if c in chosen or c.name in baselines)
 
     from tests.integration.test_cold_imports import HEAVY
 
@@ -241,6 +269,11 @@ def main(argv: list[str] | None = None) -> None:
     private, public = _jwt_key_pair()
     keys = {"jwt": private, "jwt_public": public, "sealing": sealing}
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as data_dir:
+        if args.steps:
+            function, _, modules = args.steps.partition("=")
+            env = deployed_environment(function, keys, data_dir)
+            steps(function, tuple(modules.split(",")), env, args.runs)
+            return
         if args.importtime:
             function = args.importtime.split(".")[0]
             env = deployed_environment(function, keys, data_dir)
@@ -248,11 +281,11 @@ def main(argv: list[str] | None = None) -> None:
             baseline = next(c for c in CASES if c.name == case.baseline)
             importtime(args.importtime, function, env, baseline.modules)
             return
-        envs = {case.name: deployed_environment(case.function or "records", keys, data_dir) for case in CASES}
+        envs = {case.name: deployed_environment(case.function or "records", keys, data_dir) for case in cases}
         print(f"bench.cold_start: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {load_average()}")
-        samples: dict[str, list[dict[str, Any]]] = {case.name: [] for case in CASES}
+        samples: dict[str, list[dict[str, Any]]] = {case.name: [] for case in cases}
         for run in range(max(args.runs, args.sdk_runs)):
-            for case in CASES:
+            for case in cases:
                 if run < (args.sdk_runs if "anthropic" in case.modules else args.runs):
                     samples[case.name].append(run_case(case, envs[case.name], heavy))
         print(
@@ -267,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
         "| heavy SDKs loaded | budget |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
-    for case in CASES:
+    for case in cases:
         runs = samples[case.name]
         totals = [s["steps"][-1] for s in runs]
         handler = statistics.median(s["steps"][0] for s in runs) if case.baseline else None
