@@ -160,3 +160,15 @@ def test_every_authenticated_route_runs_its_statements_through_the_session_guard
 
 def _sql(statement: Statement) -> tuple[str, Any]:
     return statement.sql, statement.params
+
+
+def test_a_dead_session_gets_401_even_when_its_request_is_otherwise_wrong(client: TestClient) -> None:
+    """The session is checked in the route's own unit of work; an answer produced before one runs (a
+    422 on the body, a 503 for an unconfigured provider) checks it first, so 401 still wins."""
+    tokens = register(client)
+    headers = bearer(tokens)
+    assert client.post("/v1/opportunities", json={}, headers=headers).status_code == 422  # live: 422
+    revoke_all_sessions(principal_of(tokens).user_id)
+    assert_unauthorized(client.post("/v1/opportunities", json={}, headers=headers))
+    assert_unauthorized(client.get("/v1/opportunities?limit=0", headers=headers))
+    assert_unauthorized(client.post("/v1/me/calendar/sync", headers=headers))  # Google not configured

@@ -31,6 +31,8 @@ def test_fields_are_exactly_the_config_contract_plus_documented_extensions() -> 
 
 def test_local_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRACKER_DATA_DIR")
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # --db=remote points the suite at the Hrana server
+    monkeypatch.delenv("DATABASE_AUTH_TOKEN", raising=False)
     s = Settings()
     assert (s.HOST, s.PORT) == ("127.0.0.1", 8000)
     assert s.PUBLIC_BASE_URL == "http://127.0.0.1:8000"

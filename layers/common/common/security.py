@@ -50,11 +50,18 @@ class SessionBoundDatabase:
     has named the caller, every unit of work also proves the caller's session is live (or fails
     with 401 and changes nothing)."""
 
-    __slots__ = ("_db", "principal")
+    __slots__ = ("_db", "principal", "verified")
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self.principal: Principal | None = None
+        self.verified = False  # a unit of work of this request has proven the session live
+
+    def ensure_live(self) -> None:
+        """Prove the session live now if no unit of work has yet (an answer about to be sent without
+        one, e.g. a 422, must still be a 401 for a dead session); UnauthorizedError if it is not."""
+        if self.principal is not None and not self.verified:
+            self.batch([])
 
     def bind(self, principal: Principal) -> None:
         self.principal = principal
@@ -73,13 +80,16 @@ class SessionBoundDatabase:
             guard, *results = self._db.batch([Statement(_LIVE_SESSION, args), *statements])
             if not guard.rows:
                 raise _session_ended()
+            self.verified = True
             return results
         try:
-            return self._db.batch([Statement(_GUARD_WRITE, args), *statements])[1:]
+            results = self._db.batch([Statement(_GUARD_WRITE, args), *statements])[1:]
         except DatabaseError as exc:
             if SESSION_ENDED in str(exc):
                 raise _session_ended() from None
             raise
+        self.verified = True
+        return results
 
     def purge_deleted(self) -> None:
         self._db.purge_deleted()

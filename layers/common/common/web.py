@@ -55,20 +55,44 @@ def problem_response(
 # ---- error mapping: the one place where exceptions become HTTP responses -----------------------
 
 
-async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
+def _session_ended(request: Request) -> JSONResponse | None:
+    """The 401 to send instead of an error answer when the caller's session is dead.
+
+    The session check rides in the request's units of work (common.security); an answer produced
+    before any of them ran (a 422 on the body, a 503 for an unconfigured provider) checks it here, so a
+    dead session always gets 401, whatever else is wrong with its request."""
+    db = getattr(request.state, "session_db", None)
+    if not isinstance(db, SessionBoundDatabase):
+        return None
+    try:
+        db.ensure_live()
+    except UnauthorizedError as exc:
+        return _problem_of(exc)
+    return None
+
+
+def _problem_of(exc: DomainError) -> JSONResponse:
     extra = {"errors": exc.errors} if isinstance(exc, ValidationFailedError) else {}
     return problem_response(
         exc.status, exc.detail, title=exc.title, slug=exc.type_slug, headers=exc.headers, **extra
     )
 
 
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    if not isinstance(exc, UnauthorizedError) and (ended := _session_ended(request)) is not None:
+        return ended
+    return _problem_of(exc)
+
+
 def _loc(loc: Iterable[Any]) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if (ended := _session_ended(request)) is not None:
+        return ended
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return problem_response(400, "The request body is not valid JSON", slug="malformed-json")
@@ -94,6 +118,8 @@ def _allowed_methods(request: Request) -> str:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if (ended := _session_ended(request)) is not None:
+        return ended
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(status).phrase
     if status == 404:
@@ -282,6 +308,7 @@ async def db_dependency() -> SessionBoundDatabase:
 
 
 async def current_principal(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     db: Annotated[SessionBoundDatabase, Depends(db_dependency)],
 ) -> Principal:
@@ -289,6 +316,7 @@ async def current_principal(
         raise UnauthorizedError("Send an access token: Authorization: Bearer <token>")
     principal = verify_access_token(credentials.credentials, tokens=get_token_service())
     db.bind(principal)
+    request.state.session_db = db  # for an error answered before any unit of work (_session_ended)
     return principal
 
 
