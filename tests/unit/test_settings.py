@@ -22,6 +22,14 @@ CONFIG_NAMES = set(_CONFIG_TABLE.split())
 EXTENSIONS = {"CALENDAR_SYNC_QUEUE_URL", "JWT_PUBLIC_KEY"}
 
 
+@pytest.fixture(autouse=True)
+def _no_database_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the settings' own defaults; --db=remote points the suite's DATABASE_URL at the
+    Hrana test server."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_AUTH_TOKEN", raising=False)
+
+
 def test_fields_are_exactly_the_config_contract_plus_documented_extensions() -> None:
     assert set(Settings.model_fields) == CONFIG_NAMES | EXTENSIONS
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -31,8 +39,6 @@ def test_fields_are_exactly_the_config_contract_plus_documented_extensions() -> 
 
 def test_local_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRACKER_DATA_DIR")
-    monkeypatch.delenv("DATABASE_URL", raising=False)  # --db=remote points the suite at the Hrana server
-    monkeypatch.delenv("DATABASE_AUTH_TOKEN", raising=False)
     s = Settings()
     assert (s.HOST, s.PORT) == ("127.0.0.1", 8000)
     assert s.PUBLIC_BASE_URL == "http://127.0.0.1:8000"
