@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -112,31 +112,28 @@ class PageRequest:
         return count, self.codec.encode(scope, [last["sort_key"], last["id"]])
 
 
-def json_size_bound(value: Any) -> int:
-    """At least the size of `value` as JSON in UTF-8, from string lengths alone (no encoding): a character
-    takes at most 6 bytes in JSON (a control character as `\\u001f`; UTF-8 needs at most 4)."""
-    kind = value.__class__
-    if kind is str:
-        return 6 * len(value) + 2
-    if value is None or kind is bool:
-        return 5
-    if kind is int:
-        return len(str(value))
-    if kind is float:
-        return max(len(repr(value)), 9)
-    if isinstance(value, Mapping):
-        return 2 + sum(json_size_bound(str(k)) + json_size_bound(v) + 2 for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return 2 + sum(json_size_bound(v) + 1 for v in value)
-    return len(to_json(value))
+def rows_size_bound(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """At least the size in JSON (UTF-8) of the items made of these rows (one object per row, keyed by
+    `columns`), counted from string lengths alone: a character takes at most 6 bytes in JSON (a control
+    character as `\\u001f`), a number or null at most 24. It holds for items whose views only parse
+    JSON text columns (re-encoding a JSON array's text never takes more than 6 bytes a character) or
+    turn numbers into booleans. Values past the columns (a list's sort key) only add to it."""
+    total = (2 + sum(6 * len(name) + 4 for name in columns)) * len(rows)  # braces, "keys":, commas
+    for row in rows:
+        for value in row:
+            kind = value.__class__
+            if kind is str:
+                total += 6 * len(value) + 2
+            elif value is None or kind is int or kind is float:
+                total += 24
+            else:
+                total += len(to_json(value))
+    return total
 
 
-def encoded_sizes(items: Sequence[Any]) -> list[int] | None:
-    """Each item's size as compact JSON (what the response model writes), for `PageRequest.page`'s byte cap;
-    None when an upper bound from string lengths already shows the items fit together, which is the
-    usual page and costs no encoding (encoding every item to measure it was ~1/5 of a list request)."""
-    if sum(json_size_bound(item) for item in items) <= MAX_PAGE_BYTES:
-        return None
+def encoded_sizes(items: Sequence[Any]) -> list[int]:
+    """Each item's size as compact JSON, as the response model writes it (pydantic_core: ~5x faster than
+    json.dumps), for `PageRequest.page`'s byte cap."""
     return [len(to_json(item)) for item in items]
 
 
