@@ -100,7 +100,7 @@ def test_exports_are_encrypted_objects_under_the_users_prefix_with_presigned_url
         assert len(key.rsplit("/", 1)[1]) > len(created["id"]) + 20  # an unguessable name
         query = {name: values[0] for name, values in parse_qs(url.query).items()}
         assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
-        # EXPORT_URL_TTL_SECONDS, counted from the moment the export started (seconds pass on a loaded machine)
+        # EXPORT_URL_TTL_SECONDS, counted from the export's start (seconds pass on a loaded machine)
         assert 870 <= int(query["X-Amz-Expires"]) <= 900
         assert query["X-Amz-Signature"] and query["X-Amz-Credential"].startswith("testing/")
 
