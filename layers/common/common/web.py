@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -296,28 +297,45 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
 
 
 # ---- dependencies ------------------------------------------------------------------------------
-
-_bearer = HTTPBearer(auto_error=False, scheme_name="BearerAuth", description="Access token (JWT)")
-
-
-async def db_dependency() -> SessionBoundDatabase:
-    # async: a plain `def` dependency would cost a thread-pool hop on every request. One per request
-    # (FastAPI caches it): `current_principal` binds it to the caller, so on an authenticated route
-    # every unit of work also checks the session, in the same round trip (common.security).
-    return SessionBoundDatabase(get_database())
+# Each dependency FastAPI solves costs it tens of microseconds a request, so the caller and the
+# request's database are two (not four: bearer, database, principal, and the database again), sharing
+# the database through the request's state.
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    db: Annotated[SessionBoundDatabase, Depends(db_dependency)],
-) -> Principal:
-    if credentials is None:
-        raise UnauthorizedError("Send an access token: Authorization: Bearer <token>")
-    principal = verify_access_token(credentials.credentials, tokens=get_token_service())
-    db.bind(principal)
-    request.state.session_db = db  # for an error answered before any unit of work (_session_ended)
-    return principal
+def _request_database(request: Request) -> SessionBoundDatabase:
+    """The request's database port, made on first use. One per request: `current_principal` binds it
+    to the caller, so on an authenticated route every unit of work also checks the session, in the same
+    round trip (common.security); an error answered before any unit of work finds it in the request's
+    state to check the session itself (_session_ended)."""
+    state = request.state
+    db: SessionBoundDatabase | None = getattr(state, "session_db", None)
+    if db is None:
+        db = state.session_db = SessionBoundDatabase(get_database())
+    return db
+
+
+async def db_dependency(request: Request) -> SessionBoundDatabase:
+    # async: a plain `def` dependency would cost a thread-pool hop on every request.
+    return _request_database(request)
+
+
+class _BearerPrincipal(HTTPBearer):
+    """The caller named by a valid `Authorization: Bearer` access token, with the request's database
+    bound to their session. A FastAPI security scheme itself, so the OpenAPI document declares
+    BearerAuth on every route that takes it, without a separate HTTPBearer dependency to solve."""
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        if scheme.lower() != "bearer" or not token:
+            raise UnauthorizedError("Send an access token: Authorization: Bearer <token>")
+        principal = verify_access_token(token, tokens=get_token_service())
+        _request_database(request).bind(principal)
+        return principal
+
+
+current_principal = _BearerPrincipal(
+    auto_error=False, scheme_name="BearerAuth", description="Access token (JWT)"
+)
 
 
 async def page_request(
