@@ -42,6 +42,33 @@ IMPORT_ENV = {
 }
 
 
+# What each function imports lazily, on the first call that needs it (imported here too, so a pruned
+# package cannot hide a missing module until production). boto3 is the Lambda runtime's, not packaged.
+LAZY_IMPORTS = {
+    "auth": (
+        "argon2",
+        "requests",
+        "authlib.integrations.requests_client",
+        "authlib.integrations.base_client",
+        "joserfc.jwt",
+        "joserfc.jwk",
+        "joserfc.errors",
+    ),
+    "records": (),
+    "export": (),
+    "calendar_poll": (
+        "requests",
+        "httplib2",
+        "google_auth_httplib2",
+        "google.auth.exceptions",
+        "google.oauth2.credentials",
+        "googleapiclient.discovery",
+        "googleapiclient.errors",
+    ),
+    "prep": ("anthropic",),
+}
+
+
 def tree_bytes(root: Path) -> int:
     return sum(
         path.stat().st_size for path in root.rglob("*") if path.is_file() and path.name != build.DIGEST_FILE
@@ -62,12 +89,14 @@ def python312() -> str | None:
 
 
 def import_check(python: str | None, function: str, out: Path) -> str:
-    """'ok', the error of importing the handler from the package and the layer alone, or 'not checked'."""
+    """'ok', the error of importing the handler and what it imports lazily from the package and the layer
+    alone, or 'not checked'."""
     if python is None:
         return "not checked (no python3.12)"
+    modules = (f"{function}.handler", *LAZY_IMPORTS[function])
     code = (
         "import sys; sys.path[:0] = sys.argv[1:3]; import importlib; "
-        f"importlib.import_module('{function}.handler').lambda_handler"
+        f"[importlib.import_module(name) for name in {modules!r}]"
     )
     env = {"PATH": os.environ.get("PATH", ""), **IMPORT_ENV}
     result = subprocess.run(

@@ -19,8 +19,10 @@ python3.12 builder was not used because
 - it cannot prune: google-api-python-client ships a discovery document for every Google API (114 MB);
   the calendar adapter builds its client with `static_discovery=True` from calendar.v3.json alone.
 
-Rules applied to every package (`prune`): no __pycache__/bytecode, no console scripts (bin/), no test
-suites inside installed packages, only the discovery documents in KEEP_DISCOVERY; boto3/botocore/s3transfer
+Rules applied to every package (`prune`, then `strip_symbols`): no __pycache__/bytecode, no console
+scripts (bin/), no test suites inside installed packages, only the discovery documents in KEEP_DISCOVERY,
+no type stubs (.pyi), no build-time half of cffi, metadata without long descriptions or RECORD, shared
+objects without symbol tables the loader never reads; boto3/botocore/s3transfer
 are never packaged (the Lambda runtime has them and no code here needs a pinned version). `check` then
 requires every ELF file (.so) to be x86_64 (e_machine 62), the functions' architecture in template.yaml.
 
@@ -77,6 +79,17 @@ RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 KEEP_DISCOVERY = frozenset({"calendar.v3.json"})
 DISCOVERY_DIR = Path("googleapiclient") / "discovery_cache" / "documents"
 TEST_DIRS = frozenset({"tests", "test"})
+# Build-time halves of cffi: pycparser parses C declarations and the `cffi` package compiles or loads
+# them in ABI mode. The extensions here (cryptography's Rust bindings, argon2's bindings) are built in
+# API mode and load only the compiled `_cffi_backend` at run time (checked: signing, AES-GCM and argon2
+# run from a package without these folders).
+BUILD_TIME_ONLY = ("pycparser", "cffi")
+# authlib's integrations for frameworks nothing here uses (auth uses requests_client and base_client).
+UNUSED_AUTHLIB = tuple(
+    f"authlib/integrations/{name}"
+    for name in ("django_client", "django_oauth1", "django_oauth2", "flask_client", "flask_oauth1",
+                 "flask_oauth2", "sqla_oauth2", "starlette_client", "httpx_client")
+)  # fmt: skip
 ELF_MACHINES = {3: "i386", 40: "arm", 62: "x86_64", 183: "aarch64"}
 X86_64 = 62
 DIGEST_FILE = ".inputs-digest"
@@ -190,17 +203,23 @@ def install(python: str, pins: dict[str, str], target: Path) -> None:
 
 
 def copy_sources(package: Path, target: Path) -> None:
+    """Our package into the build; its JSON data (the bundled OpenAPI document) without the indentation
+    kept in the repository for readable diffs (a third of its size)."""
     shutil.copytree(
         package, target, ignore=shutil.ignore_patterns("__pycache__", "*.py[cod]"), dirs_exist_ok=True
     )
+    for document in target.rglob("*.json"):
+        minified = json.dumps(json.loads(document.read_text(encoding="utf-8")), separators=(",", ":"))
+        document.write_text(minified, encoding="utf-8")
 
 
 def prune(root: Path) -> list[Path]:
     """Remove what a deployed function never reads; the removed paths, relative to root.
 
     Bytecode (Lambda's filesystem is read-only: Python compiles in memory either way), console scripts,
-    test suites shipped inside installed packages (folders named tests/test), and every googleapiclient
-    discovery document but KEEP_DISCOVERY.
+    test suites shipped inside installed packages (folders named tests/test), every googleapiclient
+    discovery document but KEEP_DISCOVERY, cffi's build-time parts (BUILD_TIME_ONLY), authlib's
+    integrations for other frameworks, and the long descriptions in distribution metadata.
     """
     removed: list[Path] = []
 
@@ -219,6 +238,18 @@ def prune(root: Path) -> list[Path]:
             for document in sorted(documents.iterdir()):
                 if document.suffix == ".json" and document.name not in KEEP_DISCOVERY:
                     drop(document)
+    for site in (root, root / "python"):
+        for name in BUILD_TIME_ONLY:
+            for path in (site / name, *site.glob(f"{name}-*.dist-info")):
+                if path.exists():
+                    drop(path)
+        for name in UNUSED_AUTHLIB:
+            if (site / name).exists():
+                drop(site / name)
+        for metadata in site.glob("*.dist-info/METADATA"):
+            _headers_only(metadata)
+        for record in site.glob("*.dist-info/RECORD"):  # pip's file list for uninstalling, nothing else
+            drop(record)
     for current, dirs, files in os.walk(root, topdown=True):
         here = Path(current)
         for name in sorted(dirs):
@@ -226,9 +257,19 @@ def prune(root: Path) -> list[Path]:
                 drop(here / name)
                 dirs.remove(name)
         for name in sorted(files):
-            if name.endswith((".pyc", ".pyo")):
+            if name.endswith((".pyc", ".pyo", ".pyi")):  # bytecode; type stubs (read by type checkers only)
                 drop(here / name)
     return removed
+
+
+def _headers_only(metadata: Path) -> None:
+    """Keep a distribution's metadata headers (name, version, requirements: what importlib.metadata
+    reads) and drop its long description, the README or changelog after the first blank line (pydantic's
+    alone is 170 kB)."""
+    text = metadata.read_text(encoding="utf-8", errors="replace")
+    head, blank, _ = text.partition("\n\n")
+    if blank:
+        metadata.write_text(head + "\n", encoding="utf-8")
 
 
 def elf_machine(path: Path) -> int | None:
@@ -308,8 +349,26 @@ def _fresh(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
 
 
+def strip_symbols(root: Path) -> int:
+    """Drop the symbol tables the loader never reads from every shared object (`strip --strip-unneeded`,
+    binutils: on any machine with a C toolchain); bytes saved. Without `strip` the package is the same
+    but ~3 MB larger (cryptography's and pydantic-core's extensions), and this says so."""
+    tool = shutil.which("strip")
+    if tool is None:
+        print("build: `strip` (binutils) not found: shared objects keep their symbol tables", file=sys.stderr)
+        return 0
+    saved = 0
+    for relative in elf_files(root):
+        path = root / relative
+        before = path.stat().st_size
+        subprocess.run([tool, "--strip-unneeded", str(path)], check=True)  # noqa: S603 - our own build output
+        saved += before - path.stat().st_size
+    return saved
+
+
 def _finish(name: str, root: Path, distributions: dict[str, str]) -> Built:
     pruned = prune(root)
+    strip_symbols(root)
     problems = check(root)
     if problems:
         raise BuildError(f"{name}: " + "; ".join(problems))

@@ -14,6 +14,7 @@ The real build (pip, PyPI) is `make build`; its sizes and budgets are bench/pack
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -190,11 +191,13 @@ def test_prune_keeps_the_calendar_discovery_document_and_drops_the_rest(tmp_path
         _write(tmp_path / "googleapiclient" / "discovery.py"),
         _write(tmp_path / "pkg" / "module.py"),
         _write(tmp_path / "pkg" / "testing.py"),
-        _write(tmp_path / "pkg-1.0.dist-info" / "RECORD"),
+        _write(tmp_path / "pkg-1.0.dist-info" / "licenses" / "LICENSE"),
     ]
     dropped = [
         _write(tmp_path / "pkg" / "__pycache__" / "module.cpython-312.pyc"),
         _write(tmp_path / "pkg" / "stale.pyc"),
+        _write(tmp_path / "pkg" / "module.pyi"),
+        _write(tmp_path / "pkg-1.0.dist-info" / "RECORD"),
         _write(tmp_path / "pkg" / "tests" / "test_module.py"),
         _write(tmp_path / "bin" / "normalizer"),
         _write(tmp_path / "python" / "bin" / "dotenv"),
@@ -209,6 +212,35 @@ def test_prune_keeps_the_calendar_discovery_document_and_drops_the_rest(tmp_path
     assert not (tmp_path / "pkg" / "tests").exists() and not (tmp_path / "bin").exists()
     assert Path("googleapiclient/discovery_cache/documents/drive.v3.json") in removed
     assert build.check(tmp_path) == []
+
+
+def test_prune_drops_cffis_build_time_half_unused_authlib_and_long_descriptions(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    backend = _write(site / "_cffi_backend.cpython-312-x86_64-linux-gnu.so")
+    requests_client = _write(site / "authlib" / "integrations" / "requests_client" / "__init__.py")
+    oauth1 = _write(site / "authlib" / "oauth1" / "__init__.py")  # requests_client imports it
+    metadata_file = _write(
+        site / "pydantic-2.14.4.dist-info" / "METADATA",
+        b"Metadata-Version: 2.4\nName: pydantic\nVersion: 2.14.4\nRequires-Dist: pydantic-core==2.41\n\n"
+        + b"# Pydantic\n"
+        + b"changelog line\n" * 1000,
+    )
+    entry_points = _write(site / "opentelemetry_api-1.45.2.dist-info" / "entry_points.txt", b"[x]\na = b:c\n")
+    dropped = [
+        _write(site / "pycparser" / "c_parser.py"),
+        _write(site / "pycparser-2.22.dist-info" / "METADATA"),
+        _write(site / "cffi" / "api.py"),
+        _write(site / "cffi-2.0.0.dist-info" / "METADATA"),
+        _write(site / "authlib" / "integrations" / "flask_client" / "__init__.py"),
+    ]
+
+    build.prune(tmp_path)
+
+    assert backend.is_file() and requests_client.is_file() and oauth1.is_file() and entry_points.is_file()
+    assert not any(path.exists() for path in dropped)
+    assert metadata_file.read_text() == (
+        "Metadata-Version: 2.4\nName: pydantic\nVersion: 2.14.4\nRequires-Dist: pydantic-core==2.41\n"
+    )
 
 
 def test_check_refuses_extra_discovery_documents_and_runtime_sdks(tmp_path: Path) -> None:
@@ -338,3 +370,12 @@ def test_sam_runs_the_build_script_through_the_makefile_in_the_code_folder(
         rf'"[^"]*python[0-9.]*" "{re.escape(str(ROOT / "scripts" / "build.py"))}" {what} --out "{artifacts}"'
     )
     assert re.fullmatch(pattern, result.stdout.strip()), result.stdout
+
+
+def test_our_json_data_is_packaged_minified_and_equal(tmp_path: Path) -> None:
+    source = ROOT / "functions" / "auth" / "auth"
+    build.copy_sources(source, tmp_path / "auth")
+    packaged = tmp_path / "auth" / "openapi.json"
+    original = source / "openapi.json"
+    assert json.loads(packaged.read_text()) == json.loads(original.read_text())
+    assert packaged.stat().st_size < 0.75 * original.stat().st_size
