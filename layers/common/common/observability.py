@@ -35,15 +35,20 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _extra_keys(record: logging.LogRecord) -> list[str]:
+    """The keys a record got from `extra=` (a set difference: cheap on every line)."""
+    return sorted(key for key in vars(record).keys() - _STANDARD if not key.startswith("_"))
+
+
 class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        for key in list(vars(record)):
-            if key in _STANDARD:
-                continue
+        for key in _extra_keys(record):
             if _SENSITIVE.search(key):
                 setattr(record, key, _REDACTED)
             else:
-                setattr(record, key, redact(getattr(record, key)))
+                value = getattr(record, key)
+                if isinstance(value, dict | list | tuple):
+                    setattr(record, key, redact(value))
         return True
 
 
@@ -53,23 +58,21 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
-        self.keys: dict[str, Any] = {}
+        self.keys: dict[str, Any] = {}  # already redacted (ServiceLogger.append_keys)
+        self._second = -1
+        self._stamp = ("", "")
 
     def format(self, record: logging.LogRecord) -> str:
-        created = time.localtime(record.created)
         entry: dict[str, Any] = {
             "level": record.levelname,
             "location": f"{record.funcName}:{record.lineno}",
             "message": record.getMessage(),
-            "timestamp": time.strftime("%Y-%m-%d %H:%M:%S", created)
-            + f",{int(record.msecs):03d}"
-            + time.strftime("%z", created),
+            "timestamp": self._timestamp(record),
             "service": self.service,
         }
-        entry.update(redact(self.keys))
-        for key, value in vars(record).items():
-            if key not in _STANDARD:
-                entry[key] = value
+        entry.update(self.keys)
+        for key in _extra_keys(record):
+            entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exception_name"] = record.exc_info[0].__name__ if record.exc_info[0] else None
             entry["exception"] = self.formatException(record.exc_info)
@@ -77,6 +80,15 @@ class JsonFormatter(logging.Formatter):
         if trace:
             entry["xray_trace_id"] = trace.partition(";")[0].removeprefix("Root=")
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        """`2026-11-27 04:47:35,679+0000`; the part before the milliseconds is made once a second."""
+        second = int(record.created)
+        if second != self._second:
+            created = time.localtime(second)
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S,", created), time.strftime("%z", created)
+        return f"{self._stamp[0]}{int(record.msecs):03d}{self._stamp[1]}"
 
 
 class _StdoutHandler(logging.Handler):
@@ -113,7 +125,7 @@ class ServiceLogger(logging.Logger):
             if value is None:
                 self.registered_formatter.keys.pop(key, None)
             else:
-                self.registered_formatter.keys[key] = value
+                self.registered_formatter.keys[key] = _REDACTED if _SENSITIVE.search(key) else redact(value)
 
 
 @lru_cache(maxsize=1)
