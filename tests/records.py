@@ -56,6 +56,22 @@ INTERVIEW_FIELDS = {
     "updated_at",
 }
 ACTIVITY_FIELDS = {"id", "kind", "summary", "opportunity_id", "occurred_at", "created_at"}
+CONTACT_FIELDS = {
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "linkedin_url",
+    "notes",
+    "opportunity_ids",
+    "created_at",
+    "updated_at",
+}
+NOTE_FIELDS = {"id", "body", "opportunity_id", "interview_id", "contact_id", "created_at", "updated_at"}
+PROFILE_FIELDS = {"headline", "resume_text", "linkedin_summary", "updated_at"}
+PREP_FIELDS = {"id", "interview_id", "status", "error", "model", "content", "created_at", "updated_at"}
 
 
 def auth_headers(client: TestClient, email: str) -> dict[str, str]:

@@ -20,6 +20,7 @@ from common.db import get_database
 from tests.conftest import reset_caches
 from tests.problems import assert_problem
 from tests.records import (
+    PREP_FIELDS,
     TIME_Z,
     assert_not_found,
     auth_headers,
@@ -30,16 +31,6 @@ from tests.records import (
     create_opportunity,
 )
 
-PREP_FIELDS = {
-    "id",
-    "interview_id",
-    "status",
-    "error",
-    "model",
-    "content",
-    "created_at",
-    "updated_at",
-}
 DEFAULT_MODEL = "claude-sonnet-4-6"
 T0 = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 

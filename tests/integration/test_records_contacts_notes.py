@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from common.db import get_database
 from tests.records import (
+    CONTACT_FIELDS,
+    NOTE_FIELDS,
     TIME_Z,
     assert_invalid,
     assert_not_found,
@@ -25,21 +27,7 @@ from tests.records import (
     parse_time,
 )
 
-CONTACT_FIELDS = {
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "linkedin_url",
-    "notes",
-    "opportunity_ids",
-    "created_at",
-    "updated_at",
-}
 CONTACT_OPTIONAL = ("email", "phone", "company", "title", "linkedin_url", "notes")
-NOTE_FIELDS = {"id", "body", "opportunity_id", "interview_id", "contact_id", "created_at", "updated_at"}
 NOTE_LINKS = ("opportunity_id", "interview_id", "contact_id")
 READ_ONLY = {
     "id": "0" * 32,

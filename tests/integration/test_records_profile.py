@@ -9,11 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.problems import assert_unauthorized
-from tests.records import assert_invalid, auth_headers, case, parse_time
+from tests.records import PROFILE_FIELDS, assert_invalid, auth_headers, case, parse_time
 
 PATH = "/v1/me/profile"
 EMPTY = {"headline": "", "resume_text": "", "linkedin_summary": "", "updated_at": None}
-PROFILE_FIELDS = {"headline", "resume_text", "linkedin_summary", "updated_at"}
 
 
 @pytest.fixture

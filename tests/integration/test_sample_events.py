@@ -61,7 +61,17 @@ from tests.integration.test_calendar_poll_lambda import (  # noqa: F401 (fixture
 )
 from tests.integration.test_google_signin import BINDING_COOKIE, FRONTEND, configure_google
 from tests.integration.test_template import load_template
-from tests.records import ACTIVITY_FIELDS, INTERVIEW_FIELDS, OPPORTUNITY_FIELDS, STATUSES, TIME_Z
+from tests.records import (
+    ACTIVITY_FIELDS,
+    CONTACT_FIELDS,
+    INTERVIEW_FIELDS,
+    NOTE_FIELDS,
+    OPPORTUNITY_FIELDS,
+    PREP_FIELDS,
+    PROFILE_FIELDS,
+    STATUSES,
+    TIME_Z,
+)
 
 # The ids the records samples use for the resources they name (paths, query strings, bodies).
 SAMPLE_IDS = {
@@ -79,20 +89,6 @@ PUBLIC_ROUTES = re.compile(
 TOKEN_FIELDS = {"access_token", "token_type", "expires_in", "refresh_token", "user"}
 USER_FIELDS = {"id", "email", "name", "picture_url", "google_linked", "calendar", "created_at", "updated_at"}
 CALENDAR_FIELDS = {"connected", "status", "last_synced_at", "interviews_found"}
-CONTACT_FIELDS = {
-    "id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "linkedin_url",
-    "notes",
-    "opportunity_ids",
-}
-NOTE_FIELDS = {"id", "body", "opportunity_id", "interview_id", "contact_id", "created_at", "updated_at"}
-PROFILE_FIELDS = {"headline", "resume_text", "linkedin_summary", "updated_at"}
-PREP_FIELDS = {"id", "interview_id", "status", "error", "model", "content", "created_at", "updated_at"}
 EXPORT_FIELDS = {"id", "format", "url", "expires_at", "size_bytes", "sha256"}
 GOOGLE_PERSON = GoogleUser(email="ada@example.com", name="Ada Lovelace")
 README = EVENTS_DIR / "README.md"
