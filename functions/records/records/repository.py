@@ -83,10 +83,19 @@ class Keyset:
     descending: bool
 
     def after(self, position: Sequence[Any] | None) -> tuple[str, tuple[Value, ...]]:
+        """Rows past `position`: `(expression, id) > (key, id)` (`<` descending), written as a bound on the
+        expression alone and the tie-break. SQLite seeks an index to a row value only when its terms are
+        plain columns; for an expression key (`coalesce(applied_at, '')`) it walked the index from the
+        first row and filtered, so page n cost the rows before it. The bound is a range on the expression
+        that it seeks either way. Sort keys are never NULL (NOT NULL columns or coalesced)."""
         if position is None:
             return "", ()
         op = "<" if self.descending else ">"
-        return f" AND ({self.expression}, id) {op} (?, ?)", (position[0], position[1])
+        key, row_id = position[0], position[1]
+        return (
+            f" AND {self.expression} {op}= ? AND ({self.expression} {op} ? OR id {op} ?)",
+            (key, key, row_id),
+        )
 
     def order(self) -> str:
         direction = "DESC" if self.descending else "ASC"
