@@ -16,6 +16,7 @@ sync runs.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,28 @@ class GoogleCalendarSource:
         self._token_uri = token_uri
         self._client_id = client_id
         self._client_secret = client_secret
+        self._service: Any = None
+        self._lock = threading.Lock()
+
+    def _calendar(self) -> Any:
+        """The Calendar v3 client, built once per process (~10 ms of CPU each time: it parses the
+        discovery document). It holds no credentials: every request is executed with the user's own
+        authorized http (`execute(http=...)`), the library's way to share one client between users and
+        threads (httplib2 objects are not thread-safe; the client is)."""
+        with self._lock:
+            if self._service is None:
+                import httplib2
+                from googleapiclient.discovery import build
+
+                self._service = build(
+                    "calendar",
+                    "v3",
+                    http=httplib2.Http(timeout=TIMEOUT_SECONDS),
+                    static_discovery=True,
+                    cache_discovery=False,
+                    client_options={"api_endpoint": self._endpoint},
+                )
+            return self._service
 
     def list_events(
         self,
@@ -67,7 +90,6 @@ class GoogleCalendarSource:
         import google.auth.exceptions
         import httplib2
         from google.oauth2.credentials import Credentials
-        from googleapiclient.discovery import build
         from googleapiclient.errors import HttpError
 
         credentials = Credentials(  # type: ignore[no-untyped-call]
@@ -86,14 +108,7 @@ class GoogleCalendarSource:
 
         # An explicit timeout on every call (httplib2 has none by default).
         http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=TIMEOUT_SECONDS))
-        service = build(
-            "calendar",
-            "v3",
-            http=http,
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": self._endpoint},
-        )
+        service = self._calendar()
         query: dict[str, Any] = {
             "calendarId": "primary",
             "singleEvents": True,
@@ -110,13 +125,13 @@ class GoogleCalendarSource:
         response: dict[str, Any] = {}
         try:
             while request is not None:
-                response = request.execute(num_retries=0)
+                response = request.execute(http=http, num_retries=0)
                 events.extend(item for item in response.get("items", []) if isinstance(item, dict))
                 request = service.events().list_next(request, response)
             if not sync_token:
                 listed = {item.get("id") for item in events}
                 for event_id in sorted(set(look_up_if_absent) - listed):
-                    events.append(_look_up(service, event_id))
+                    events.append(_look_up(service, http, event_id))
         except HttpError as exc:
             status = int(getattr(exc, "status_code", 0) or exc.resp.status)
             if status == 410:
@@ -134,12 +149,12 @@ class GoogleCalendarSource:
         return Listing(events, response.get("nextSyncToken"), credentials.token, expiry)
 
 
-def _look_up(service: Any, event_id: str) -> dict[str, Any]:
+def _look_up(service: Any, http: Any, event_id: str) -> dict[str, Any]:
     """The event as Google has it now; the cancelled form once Google has forgotten it (404/410)."""
     from googleapiclient.errors import HttpError
 
     try:
-        item = service.events().get(calendarId="primary", eventId=event_id).execute(num_retries=0)
+        item = service.events().get(calendarId="primary", eventId=event_id).execute(http=http, num_retries=0)
     except HttpError as exc:
         if int(getattr(exc, "status_code", 0) or exc.resp.status) in (404, 410):
             return {"id": event_id, "status": "cancelled"}
