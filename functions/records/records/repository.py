@@ -83,15 +83,17 @@ class Keyset:
     descending: bool
 
     def after(self, position: Sequence[Any] | None) -> tuple[str, tuple[Value, ...]]:
-        """Rows past `position`: `(expression, id) > (key, id)` (`<` descending), written as a bound on the
-        expression alone and the tie-break. SQLite seeks an index to a row value only when its terms are
-        plain columns; for an expression key (`coalesce(applied_at, '')`) it walked the index from the
-        first row and filtered, so page n cost the rows before it. The bound is a range on the expression
-        that it seeks either way. Sort keys are never NULL (NOT NULL columns or coalesced)."""
+        """Rows past `position`: `(expression, id) > (key, id)` (`<` descending), in a form SQLite seeks
+        an index to. It seeks to a row value only when its terms are plain columns; for an expression
+        key (`coalesce(applied_at, '')`) it walked the index from the list's first row and filtered, so
+        page n cost the n - 1 pages before it. An expression is bounded on its own, which it seeks, with
+        the tie-break filtered after (sort keys are never NULL: NOT NULL columns or coalesced)."""
         if position is None:
             return "", ()
         op = "<" if self.descending else ">"
         key, row_id = position[0], position[1]
+        if self.expression.isidentifier():
+            return f" AND ({self.expression}, id) {op} (?, ?)", (key, row_id)
         return (
             f" AND {self.expression} {op}= ? AND ({self.expression} {op} ? OR id {op} ?)",
             (key, key, row_id),
