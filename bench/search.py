@@ -333,6 +333,38 @@ def heavy_user_samples(get: Get, runs: int, count: int) -> list[Sample]:
     deep_cursor = deep["next_cursor"]
     listing(f"page {pages + 1} via cursor (limit 200)", lambda i: {"limit": 200, "cursor": deep_cursor})
 
+    # The same deep in sort=applied_at, whose key is an expression (coalesce(applied_at, '')): a cursor
+    # page must seek to its position there too, not walk the pages before it.
+    deep, deep_applied = get("/v1/opportunities", limit=200, sort="applied_at"), None
+    pages = 1
+    while pages < 40 and deep["next_cursor"]:
+        deep_applied = deep["next_cursor"]
+        deep = get("/v1/opportunities", limit=200, sort="applied_at", cursor=deep_applied)
+        pages += 1
+    assert deep_applied, "sort=applied_at has a single page"
+    listing(
+        f"page {pages} via cursor (sort=applied_at, limit 200)",
+        lambda i: {"limit": 200, "sort": "applied_at", "cursor": deep_applied},
+    )
+
+    # Lists filtered by a link or kind: the filter's own rows among the user's 50,000 notes and ledger.
+    opportunity_ids = tuple(item["id"] for item in get("/v1/opportunities", limit=200)["items"])
+
+    def other_list(name: str, path: str, make_params: Callable[[int], dict[str, Any]]) -> None:
+        samples.append(measure(name, runs, lambda i: get(path, **make_params(i))))
+
+    other_list(
+        "GET /v1/activity?opportunity_id= (one of 10,000)",
+        "/v1/activity",
+        lambda i: {"opportunity_id": _rotating(opportunity_ids)(i)},
+    )
+    other_list("GET /v1/activity?kind=email (none)", "/v1/activity", lambda i: {"kind": "email"})
+    other_list(
+        "GET /v1/notes?opportunity_id= (one of 10,000)",
+        "/v1/notes",
+        lambda i: {"opportunity_id": _rotating(opportunity_ids)(i)},
+    )
+
     samples.append(
         measure(f"GET /v1/stats ({count} opportunities)", max(20, runs // 10), lambda i: get("/v1/stats"))
     )
