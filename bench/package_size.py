@@ -69,6 +69,12 @@ LAZY_IMPORTS = {
 }
 
 
+def _shown(path: Path) -> str:
+    """The build folder as printed (relative to the checkout when inside it: results get pasted)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(build.ROOT)) if resolved.is_relative_to(build.ROOT) else str(path)
+
+
 def tree_bytes(root: Path) -> int:
     return sum(
         path.stat().st_size for path in root.rglob("*") if path.is_file() and path.name != build.DIGEST_FILE
@@ -122,13 +128,13 @@ def main(argv: list[str] | None = None) -> None:
     out: Path = args.out
     started = time.perf_counter()
     if not args.rebuild and build.is_fresh(out, args.max_age_hours * 3600):
-        how = f"reused {out} (current sources)"
+        how = f"reused {_shown(out)} (current sources)"
     else:
         try:
             build.build_all(out, zips=True)
         except build.BuildError as exc:
             sys.exit(f"bench.package_size: the build failed: {exc}")
-        how = f"built into {out} in {time.perf_counter() - started:.0f} s"
+        how = f"built into {_shown(out)} in {time.perf_counter() - started:.0f} s"
 
     budgets = Budgets("bench.package_size")
     layer_root = out / build.LAYER_OUT
