@@ -37,10 +37,11 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.fakes._http import FakeHandler, FakeServer
 
 __all__ = [
     "DEFAULT_MALFORMED_PREP",
@@ -280,49 +281,6 @@ class _ApiError(Exception):
         self.message = message
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeAnthropic
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that timed out and hung up mid-answer is expected; stay quiet about it.
-        return
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_POST(self) -> None:
-        self.server.fake._handle(self)
-
-    def do_GET(self) -> None:
-        self.server.fake._handle(self)
-
-    def do_PUT(self) -> None:
-        self.server.fake._handle(self)
-
-    def do_DELETE(self) -> None:
-        self.server.fake._handle(self)
-
-    def read_body(self) -> bytes:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-
 class FakeAnthropic:
     """The fake server. `base_url` for the SDK; `requests` records every request received."""
 
@@ -346,9 +304,8 @@ class FakeAnthropic:
         self._script: deque[Reply] = deque()
         self._cache: set[str] = set()
         self._closing = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        port = int(self._server.server_address[1])
+        self._server = FakeServer(self)
+        port = self._server.port
         self.base_url = f"http://127.0.0.1:{port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -412,7 +369,7 @@ class FakeAnthropic:
         self.close()
 
     # --- request handling ------------------------------------------------------------------------
-    def _handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: FakeHandler) -> None:
         raw = handler.read_body()
         headers = {name.lower(): value for name, value in handler.headers.items()}
         body: Any = None
@@ -652,7 +609,7 @@ class FakeAnthropic:
     # --- sending -------------------------------------------------------------------------------
     def _send_error(
         self,
-        handler: _Handler,
+        handler: FakeHandler,
         status: int,
         error_type: str,
         message: str,
@@ -668,13 +625,13 @@ class FakeAnthropic:
         )
 
     def _send_json(
-        self, handler: _Handler, status: int, payload: Any, request_id: str, headers: Mapping[str, str]
+        self, handler: FakeHandler, status: int, payload: Any, request_id: str, headers: Mapping[str, str]
     ) -> None:
         data = json.dumps(payload).encode()
         self._send(handler, status, data, request_id, {"content-type": "application/json", **headers})
 
     def _send(
-        self, handler: _Handler, status: int, data: bytes, request_id: str, headers: Mapping[str, str]
+        self, handler: FakeHandler, status: int, data: bytes, request_id: str, headers: Mapping[str, str]
     ) -> None:
         handler.send_response(status)
         handler.send_header("request-id", request_id)

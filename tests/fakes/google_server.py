@@ -81,7 +81,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit
@@ -89,6 +88,8 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.fakes._http import FakeHandler, FakeServer
 
 __all__ = [
     "CALENDAR_READ_SCOPES",
@@ -953,49 +954,6 @@ def _meet_conference(link: str) -> dict[str, Any]:
 
 
 # --- HTTP plumbing --------------------------------------------------------------------------------------
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeGoogle
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that timed out and hung up mid-answer is expected; stay quiet about it.
-        return
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        self.server.fake._handle(self)
-
-    def do_POST(self) -> None:
-        self.server.fake._handle(self)
-
-    def do_PUT(self) -> None:
-        self.server.fake._handle(self)
-
-    def do_DELETE(self) -> None:
-        self.server.fake._handle(self)
-
-    def read_body(self) -> bytes:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-
 def _single_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, value in pairs:
@@ -1048,9 +1006,8 @@ class FakeGoogle:
         self._keys = [_RsaKey(secrets.token_hex(20))]
         self._rogue_key: _RsaKey | None = None
         self._closing = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        port = int(self._server.server_address[1])
+        self._server = FakeServer(self)
+        port = self._server.port
         self.base_url = f"http://127.0.0.1:{port}"
         self.issuer = issuer or self.base_url
         self._thread = threading.Thread(
@@ -1861,7 +1818,7 @@ class FakeGoogle:
         body = item.body if item.body is not None else _default_failure(endpoint, item.status)
         raise _HttpError(item.status, body, item.headers)
 
-    def _handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: FakeHandler) -> None:
         raw = handler.read_body()
         headers = {name.lower(): value for name, value in handler.headers.items()}
         parts = urlsplit(handler.path)
