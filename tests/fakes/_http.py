@@ -1,11 +1,13 @@
-"""The HTTP plumbing the fakes share: a threaded loopback server that hands every request to its fake's
-`_handle(handler)`, and a request handler that reads plain and chunked bodies (httpx and the SDKs send
-both)."""
+"""The HTTP plumbing the fakes share: `LoopbackFake`, a base that serves its `_handle(handler)` on
+127.0.0.1 from a daemon thread until `close()` (or the end of a `with`), the threaded server under it, and
+a request handler that reads plain and chunked bodies (httpx and the SDKs send both)."""
 
 from __future__ import annotations
 
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 
 class Fake(Protocol):
@@ -61,3 +63,36 @@ class FakeHandler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         length = int(self.headers.get("content-length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+
+class LoopbackFake:
+    """Base of the fakes: `_serve(name)` starts the server (then `base_url` is set); `_closing` is set
+    when the fake closes, so delayed answers can stop waiting."""
+
+    base_url: str
+
+    def _serve(self, name: str) -> None:
+        self._closing = threading.Event()
+        self._server = FakeServer(self)
+        self.base_url = f"http://127.0.0.1:{self._server.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name=name
+        )
+        self._thread.start()
+
+    def _handle(self, handler: FakeHandler) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._closing.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -37,11 +37,10 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.fakes._http import FakeHandler, FakeServer
+from tests.fakes._http import FakeHandler, LoopbackFake
 
 __all__ = [
     "DEFAULT_MALFORMED_PREP",
@@ -281,7 +280,7 @@ class _ApiError(Exception):
         self.message = message
 
 
-class FakeAnthropic:
+class FakeAnthropic(LoopbackFake):
     """The fake server. `base_url` for the SDK; `requests` records every request received."""
 
     def __init__(
@@ -303,17 +302,7 @@ class FakeAnthropic:
         self._requests: list[dict[str, Any]] = []
         self._script: deque[Reply] = deque()
         self._cache: set[str] = set()
-        self._closing = threading.Event()
-        self._server = FakeServer(self)
-        port = self._server.port
-        self.base_url = f"http://127.0.0.1:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="fake-anthropic",
-        )
-        self._thread.start()
+        self._serve("fake-anthropic")
 
     # --- public API ------------------------------------------------------------------------------
     @property
@@ -350,23 +339,6 @@ class FakeAnthropic:
             self._requests.clear()
             self._script.clear()
             self._cache.clear()
-
-    def close(self) -> None:
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeAnthropic:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- request handling ------------------------------------------------------------------------
     def _handle(self, handler: FakeHandler) -> None:

@@ -81,7 +81,6 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -89,7 +88,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.fakes._http import FakeHandler, FakeServer
+from tests.fakes._http import FakeHandler, LoopbackFake
 
 __all__ = [
     "CALENDAR_READ_SCOPES",
@@ -964,7 +963,7 @@ def _single_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 
 # --- the fake -------------------------------------------------------------------------------------------
-class FakeGoogle:
+class FakeGoogle(LoopbackFake):
     """The fake server. See the module docstring for the wire behaviour and the test hooks."""
 
     def __init__(
@@ -1005,15 +1004,8 @@ class FakeGoogle:
         self.code_ttl = code_ttl
         self._keys = [_RsaKey(secrets.token_hex(20))]
         self._rogue_key: _RsaKey | None = None
-        self._closing = threading.Event()
-        self._server = FakeServer(self)
-        port = self._server.port
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._serve("fake-google")
         self.issuer = issuer or self.base_url
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="fake-google"
-        )
-        self._thread.start()
 
     # --- addresses -------------------------------------------------------------------------------
     @property
@@ -1295,24 +1287,6 @@ class FakeGoogle:
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
-
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def close(self) -> None:
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeGoogle:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # === authorization endpoint =============================================================================
     def _authorize(
