@@ -33,6 +33,9 @@ class FakeServer(ThreadingHTTPServer):
 
 class FakeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # An answer is written as two sends (headers, then body): with Nagle's algorithm the body waits for
+    # the client's delayed ACK of the headers, up to 40 ms a response, which no real server adds.
+    disable_nagle_algorithm = True
     server: FakeServer
 
     def log_message(self, format: str, *args: Any) -> None:
