@@ -8,22 +8,22 @@ runs on the expanded template, and the resources it would deploy are checked aga
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint
 from cfnlint.rules import Match
-from pydantic import SecretStr
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 
-from common.settings import Settings
+from common.settings import SECRET_FIELDS, Secret, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -91,7 +91,8 @@ REQUIRED_PARAMETERS = {
     "DatabaseUrl": "libsql://tracker-example.turso.io",
 }
 # CONFIG.md's binding variable names (tests/unit/test_settings.py pins Settings to that table).
-CONFIG_NAMES = frozenset(Settings.model_fields)
+SETTING_FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+CONFIG_NAMES = frozenset(SETTING_FIELDS)
 CORS_ORIGINS = ["https://app.example.com", "http://localhost:3000"]
 _SECRET_REFERENCE = re.compile(
     r"^\{\{resolve:(secretsmanager|ssm-secure):\$\{(\w+)\}(:SecretString)?[^{}]*\}\}$"
@@ -462,7 +463,7 @@ def test_the_export_function(source: dict[str, Any], expanded: dict[str, Any]) -
     assert env["EXPORT_BUCKET"] == {"Ref": "ExportBucket"}
     assert env["EXPORT_URL_TTL_SECONDS"] == {"Ref": "ExportUrlTtlSeconds"}
     ttl = source["Parameters"]["ExportUrlTtlSeconds"]
-    assert ttl["Default"] == Settings.model_fields["EXPORT_URL_TTL_SECONDS"].default == 900
+    assert ttl["Default"] == SETTING_FIELDS["EXPORT_URL_TTL_SECONDS"].default == 900
     assert {"JWT_PUBLIC_KEY", "DATABASE_URL", "DATABASE_AUTH_TOKEN", "JWT_ISSUER", "JWT_AUDIENCE"} <= set(env)
     assert "JWT_PRIVATE_KEY" not in env  # it verifies access tokens, never issues them
     # It verifies access tokens and writes files: no token encryption key, nothing of Google or the AI.
@@ -675,16 +676,16 @@ def test_outputs_name_the_api_url(source: dict[str, Any]) -> None:
 
 
 def _secret_settings() -> set[str]:
-    return {
-        name
-        for name, field in Settings.model_fields.items()
-        if field.annotation is SecretStr or SecretStr in getattr(field.annotation, "__args__", ())
+    secrets = {
+        name for name, field in SETTING_FIELDS.items() if Secret in (field.type, *get_args(field.type))
     }
+    assert secrets == SECRET_FIELDS
+    return secrets
 
 
 def test_environment_names_are_settings(expanded: dict[str, Any]) -> None:
     """Every variable is one the settings object actually reads, or one Powertools/AWS reads."""
-    known = set(Settings.model_fields)
+    known = set(SETTING_FIELDS)
     for name, props in functions(expanded).items():
         unknown = {
             var for var in env_of(props) if var not in known and not var.startswith(("POWERTOOLS_", "AWS_"))
@@ -770,7 +771,7 @@ FUNCTION_RESOURCES = {
     "PrepFunction": {"PrepQueue"},
     "CalendarPollFunction": {"CalendarSyncQueue", "PrepQueue"},
 }
-# The secrets (SecretStr settings) each function receives, and no other.
+# The secrets (Secret settings) each function receives, and no other.
 FUNCTION_SECRETS = {
     "AuthFunction": {
         "DATABASE_AUTH_TOKEN",

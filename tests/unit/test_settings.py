@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
-from common.settings import Settings
+from common.settings import SECRET_FIELDS, Secret, Settings, SettingsError
 
 _CONFIG_TABLE = """
 HOST PORT TRACKER_DATA_DIR PUBLIC_BASE_URL DATABASE_URL DATABASE_AUTH_TOKEN JWT_PRIVATE_KEY JWT_ISSUER
@@ -31,7 +31,7 @@ def _no_database_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_fields_are_exactly_the_config_contract_plus_documented_extensions() -> None:
-    assert set(Settings.model_fields) == CONFIG_NAMES | EXTENSIONS
+    assert {field.name for field in dataclasses.fields(Settings)} == CONFIG_NAMES | EXTENSIONS
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for name in EXTENSIONS:
         assert name in readme, name
@@ -92,7 +92,7 @@ def test_explicit_values_win(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_bad_values_are_rejected(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError):
         Settings()
 
 
@@ -100,7 +100,11 @@ def test_secrets_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
     monkeypatch.setenv("DATABASE_AUTH_TOKEN", "turso-very-secret")
     s = Settings()
-    assert "very-secret" not in repr(s) and "very-secret" not in str(s.model_dump())
+    assert "very-secret" not in repr(s) and "very-secret" not in str(dataclasses.asdict(s))
+    assert "very-secret" not in str(s.ANTHROPIC_API_KEY) and "very-secret" not in f"{s.DATABASE_AUTH_TOKEN}"
+    assert repr(s.ANTHROPIC_API_KEY) == "Secret('**********')"
+    assert s.DATABASE_AUTH_TOKEN is not None
+    assert s.DATABASE_AUTH_TOKEN.get_secret_value() == "turso-very-secret"
 
 
 def test_environment_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,8 +148,11 @@ def test_keyword_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPa
 
 def test_settings_are_frozen() -> None:
     s = Settings()
-    with pytest.raises(ValidationError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         s.PORT = 1  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.NEW_NAME = 1  # type: ignore[attr-defined]
+    assert s.PORT == 8000
 
 
 @pytest.mark.parametrize(
@@ -167,6 +174,94 @@ def test_more_bad_values_are_rejected_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(SettingsError) as error:
         Settings()
-    assert name in str(error.value) or "CORS_ALLOW_ORIGINS must" in str(error.value)
+    assert name in str(error.value) and set(error.value.problems) == {name}
+
+
+def test_every_bad_variable_is_named_in_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "eighty")
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    monkeypatch.setenv("PREP_LEAD_DAYS", "-1")
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", "*")  # checked once every variable parses
+    with pytest.raises(SettingsError) as error:
+        Settings()
+    assert isinstance(error.value, ValueError)
+    assert error.value.problems == {
+        "PORT": "must be an integer (got 'eighty')",
+        "PREP_LEAD_DAYS": "must be at least 0 (got '-1')",
+        "LOG_LEVEL": "must be DEBUG, INFO, WARNING, ERROR or CRITICAL (got 'LOUD')",
+    }
+    message = str(error.value)
+    assert message.startswith("invalid settings (3): ")
+    assert all(f"{name}: {reason}" in message for name, reason in error.value.problems.items())
+
+
+def test_an_invalid_secret_is_named_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_AUTH_TOKEN", "turso-very-secret")
+    monkeypatch.setenv("PORT", "70000")
+    with pytest.raises(SettingsError) as error:
+        Settings(ANTHROPIC_API_KEY=b"\xff sk-ant-very-secret", GOOGLE_CLIENT_SECRET=12345678)
+    assert set(error.value.problems) == {"PORT", "ANTHROPIC_API_KEY", "GOOGLE_CLIENT_SECRET"}
+    shown = f"{error.value} {error.value!r} {error.value.problems}"
+    assert "very-secret" not in shown and "12345678" not in shown
+    assert error.value.problems["GOOGLE_CLIENT_SECRET"] == "must be a string"
+
+
+def test_the_secret_fields() -> None:
+    assert {
+        "DATABASE_AUTH_TOKEN",
+        "JWT_PRIVATE_KEY",
+        "TOKEN_ENCRYPTION_KEY",
+        "GOOGLE_CLIENT_SECRET",
+        "ANTHROPIC_API_KEY",
+    } == SECRET_FIELDS
+    assert Secret("a") == Secret("a") != Secret("b")
+    # An empty one is shown as empty, as pydantic's SecretStr did: nothing to hide.
+    assert (str(Secret("")), repr(Secret(""))) == ("", "Secret('')")
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        (" 42", 42),
+        ("\t42\n", 42),
+        ("\xa042", 42),  # Unicode whitespace around the number
+        ("+42", 42),
+        ("0042", 42),
+        ("1_000", 1000),  # `_` between digits
+        ("42.0", 42),
+        (" 1_000.000 ", 1000),  # a zero fraction
+        ("42.", None),
+        ("42.5", None),
+        ("1__0", None),
+        ("_1", None),
+        ("10_", None),
+        ("4e1", None),
+        ("0x2a", None),
+        ("٤٢", None),  # digits other than ASCII
+        ("\u200b42", None),  # not whitespace
+        ("42\x1c", None),  # str.isspace() says yes; the old parser said no
+        ("inf", None),
+        ("", None),
+    ],
+)
+def test_integers_parse_as_the_pydantic_model_did(
+    monkeypatch: pytest.MonkeyPatch, value: str, parsed: int | None
+) -> None:
+    """What the pydantic model (lax mode) accepted from the environment, and nothing else."""
+    monkeypatch.setenv("CALENDAR_POLL_INTERVAL_SECONDS", value)
+    if parsed is None:
+        with pytest.raises(SettingsError, match="CALENDAR_POLL_INTERVAL_SECONDS: must be an integer"):
+            Settings()
+    else:
+        assert Settings().CALENDAR_POLL_INTERVAL_SECONDS == parsed
+
+
+def test_keyword_arguments_are_checked_too() -> None:
+    s = Settings(PORT=9002.0, ALLOWED_REDIRECT_URIS=("https://a.example.com/cb",), TRACKER_DATA_DIR="/srv/t")
+    assert (s.PORT, s.TRACKER_DATA_DIR) == (9002, Path("/srv/t"))
+    assert s.ALLOWED_REDIRECT_URIS == ["https://a.example.com/cb"]
+    with pytest.raises(SettingsError) as error:
+        Settings(PORT=9002.5, HOST=1, CORS_ALLOW_ORIGINS=[1], GOOGLE_CLIENT_ID=None, NOT_A_SETTING=object())
+    assert set(error.value.problems) == {"PORT", "HOST", "CORS_ALLOW_ORIGINS"}
