@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -265,3 +267,13 @@ def test_keyword_arguments_are_checked_too() -> None:
     with pytest.raises(SettingsError) as error:
         Settings(PORT=9002.5, HOST=1, CORS_ALLOW_ORIGINS=[1], GOOGLE_CLIENT_ID=None, NOT_A_SETTING=object())
     assert set(error.value.problems) == {"PORT", "HOST", "CORS_ALLOW_ORIGINS"}
+
+
+def test_settings_and_the_calendar_poll_handler_load_no_pydantic() -> None:
+    """Issue 9: pydantic was ~100 ms of calendar_poll's cold start, and Settings its only user there."""
+    code = (
+        "import sys, common.settings, calendar_poll.handler\n"
+        "print(sorted(name for name in sys.modules if name.startswith(('pydantic', 'annotated_types'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
