@@ -23,7 +23,7 @@ instances as threads of this process, one GIL), kept for comparison.
 Ideal = Google calls x latency / concurrency (the calls counted at the fake during the timed part).
 Budget (issue 9): wall time at most 1.3x ideal, every user synced, every calendar's interview found, no
 failed message. CPU per user is that of our processes only (the instances; not the fake's, not this
-process's, which only waits). `--profile FILE` writes a cProfile of one instance's timed syncs.
+process's, which only waits). `--profile FILE` writes a cProfile (CPU time) of one instance's timed syncs.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def instance(warm_user: str, batches: Any, go: Any, results: Any, profile: str |
     if profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # CPU, not waiting
         users, failed = profiler.runcall(drain, batches.get)
         profiler.dump_stats(profile)
     else:
@@ -301,7 +301,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--threads", action="store_true", help="the former single-process run (fake and instances as threads)"
     )
-    parser.add_argument("--profile", metavar="FILE", help="cProfile one instance's timed syncs into FILE")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile (CPU time) one instance's timed syncs into FILE"
+    )
     args = parser.parse_args(argv)
 
     with isolated_data_dir("bench-calendar-"):
