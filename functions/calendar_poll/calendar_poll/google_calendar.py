@@ -53,28 +53,29 @@ class GoogleCalendarSource:
         self._token_uri = token_uri
         self._client_id = client_id
         self._client_secret = client_secret
-        self._service: Any = None
+        self._events_api: Any = None
         self._lock = threading.Lock()
 
-    def _calendar(self) -> Any:
-        """The Calendar v3 client, built once per process (~10 ms of CPU each time: it parses the
-        discovery document). It holds no credentials: every request is executed with the user's own
-        authorized http (`execute(http=...)`), the library's way to share one client between users and
-        threads (httplib2 objects are not thread-safe; the client is)."""
+    def _events(self) -> Any:
+        """The Calendar v3 client's `events` collection, built once per process: `build()` parses the
+        discovery document (~10 ms of CPU) and every `service.events()` builds the collection's methods
+        and their docstrings anew (~3.6 ms). It holds no credentials: every request is executed with the
+        user's own authorized http (`execute(http=...)`), the library's way to share one client between
+        users and threads (httplib2 objects are not thread-safe; the client is)."""
         with self._lock:
-            if self._service is None:
+            if self._events_api is None:
                 import httplib2
                 from googleapiclient.discovery import build
 
-                self._service = build(
+                self._events_api = build(
                     "calendar",
                     "v3",
                     http=httplib2.Http(timeout=TIMEOUT_SECONDS),
                     static_discovery=True,
                     cache_discovery=False,
                     client_options={"api_endpoint": self._endpoint},
-                )
-            return self._service
+                ).events()
+            return self._events_api
 
     def list_events(
         self,
@@ -108,7 +109,7 @@ class GoogleCalendarSource:
 
         # An explicit timeout on every call (httplib2 has none by default).
         http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=TIMEOUT_SECONDS))
-        service = self._calendar()
+        events_api = self._events()
         query: dict[str, Any] = {
             "calendarId": "primary",
             "singleEvents": True,
@@ -121,17 +122,17 @@ class GoogleCalendarSource:
             query["timeMin"] = _rfc3339(time_min)
             query["timeMax"] = _rfc3339(time_max)
         events: list[dict[str, Any]] = []
-        request = service.events().list(**query)
+        request = events_api.list(**query)
         response: dict[str, Any] = {}
         try:
             while request is not None:
                 response = request.execute(http=http, num_retries=0)
                 events.extend(item for item in response.get("items", []) if isinstance(item, dict))
-                request = service.events().list_next(request, response)
+                request = events_api.list_next(request, response)
             if not sync_token:
                 listed = {item.get("id") for item in events}
                 for event_id in sorted(set(look_up_if_absent) - listed):
-                    events.append(_look_up(service, http, event_id))
+                    events.append(_look_up(events_api, http, event_id))
         except HttpError as exc:
             status = int(getattr(exc, "status_code", 0) or exc.resp.status)
             if status == 410:
@@ -149,12 +150,12 @@ class GoogleCalendarSource:
         return Listing(events, response.get("nextSyncToken"), credentials.token, expiry)
 
 
-def _look_up(service: Any, http: Any, event_id: str) -> dict[str, Any]:
+def _look_up(events_api: Any, http: Any, event_id: str) -> dict[str, Any]:
     """The event as Google has it now; the cancelled form once Google has forgotten it (404/410)."""
     from googleapiclient.errors import HttpError
 
     try:
-        item = service.events().get(calendarId="primary", eventId=event_id).execute(http=http, num_retries=0)
+        item = events_api.get(calendarId="primary", eventId=event_id).execute(http=http, num_retries=0)
     except HttpError as exc:
         if int(getattr(exc, "status_code", 0) or exc.resp.status) in (404, 410):
             return {"id": event_id, "status": "cancelled"}
