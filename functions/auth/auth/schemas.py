@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from common.schemas import Email, RequestModel, ShortText
+from common.schemas import Email, RequestModel, ApiModel, ShortText
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # argon2 hashes anything, but an unbounded input is a denial-of-service lever
@@ -49,7 +49,7 @@ class UpdateMeRequest(RequestModel):
         return value
 
 
-class CalendarStatus(BaseModel):
+class CalendarStatus(ApiModel):
     connected: bool
     status: Literal["connected", "disconnected", "reauth_required"]
     last_synced_at: str | None
@@ -59,7 +59,7 @@ class CalendarStatus(BaseModel):
     )
 
 
-class User(BaseModel):
+class User(ApiModel):
     id: str
     email: str
     name: str
@@ -70,7 +70,7 @@ class User(BaseModel):
     updated_at: str
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(ApiModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name
     expires_in: int
@@ -78,7 +78,7 @@ class TokenResponse(BaseModel):
     user: User
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     status: Literal["ok"]
     version: str
 
@@ -87,5 +87,5 @@ class CalendarConnectRequest(RequestModel):
     redirect_uri: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
-class AuthorizationUrl(BaseModel):
+class AuthorizationUrl(ApiModel):
     authorization_url: str

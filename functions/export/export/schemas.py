@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from common.schemas import RequestModel
+from common.schemas import RequestModel, ApiModel
 
 ExportFormat = Literal["json", "csv"]
 
@@ -17,7 +17,7 @@ class ExportRequest(RequestModel):
     )
 
 
-class Export(BaseModel):
+class Export(ApiModel):
     id: str
     format: ExportFormat
     url: str = Field(

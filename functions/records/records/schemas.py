@@ -31,6 +31,7 @@ from common.schemas import (
     LongText,
     ProfileText,
     RequestModel,
+    ApiModel,
     ShortText,
     Url,
 )
@@ -121,7 +122,7 @@ class ProfileUpdate(RequestModel):
     linkedin_summary: ProfileText | None = None
 
 
-class Profile(BaseModel):
+class Profile(ApiModel):
     headline: str
     resume_text: str
     linkedin_summary: str
@@ -179,7 +180,7 @@ class OpportunityUpdate(RequestModel):
     _check_salary = field_validator("salary_max")(_salary_order)
 
 
-class Opportunity(BaseModel):
+class Opportunity(ApiModel):
     id: str
     company: str
     role: str
@@ -233,7 +234,7 @@ class InterviewUpdate(RequestModel):
     _not_null = field_validator("kind", "interviewers", "outcome", mode="before")(_refuse_null)
 
 
-class Interview(BaseModel):
+class Interview(ApiModel):
     id: str
     opportunity_id: str | None
     kind: InterviewKind
@@ -279,7 +280,7 @@ class ContactUpdate(RequestModel):
     _not_null = field_validator("name", "opportunity_ids", mode="before")(_refuse_null)
 
 
-class Contact(BaseModel):
+class Contact(ApiModel):
     id: str
     name: str
     email: str | None
@@ -312,7 +313,7 @@ class NoteUpdate(RequestModel):
     _not_null = field_validator("body", mode="before")(_refuse_null)
 
 
-class Note(BaseModel):
+class Note(ApiModel):
     id: str
     body: str
     opportunity_id: str | None
@@ -332,7 +333,7 @@ class ActivityCreate(RequestModel):
     occurred_at: AwareDatetime | None = Field(default=None, description="Defaults to now")
 
 
-class Activity(BaseModel):
+class Activity(ApiModel):
     id: str
     kind: ActivityKind
     summary: str
@@ -348,7 +349,7 @@ class Activity(BaseModel):
 # ---- prep -----------------------------------------------------------------------------------------
 
 
-class Prep(BaseModel):
+class Prep(ApiModel):
     id: str
     interview_id: str
     status: PrepDocumentStatus
@@ -368,7 +369,7 @@ class Prep(BaseModel):
 Item = TypeVar("Item", bound=BaseModel)
 
 
-class ListPage(BaseModel, Generic[Item]):
+class ListPage(ApiModel, Generic[Item]):
     items: list[Item]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last")
 
@@ -380,7 +381,7 @@ NotePage = ListPage[Note]
 ActivityPage = ListPage[Activity]
 
 
-class Stats(BaseModel):
+class Stats(ApiModel):
     by_status: dict[OpportunityStatus, int]
     upcoming_interviews: list[Interview]
     response_rate: float | None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from common.prep_data import LIVE_STATUSES as LIVE_STATUSES
 from common.prep_data import MAX_DEBRIEFS as MAX_DEBRIEFS
@@ -23,11 +23,12 @@ from common.prep_data import PrepStatus as PrepStatus
 from common.prep_data import input_statements as input_statements
 from common.prep_data import interview_context as interview_context
 from common.prep_data import prep_view as prep_view
+from common.schemas import ApiModel
 
 # ---- the document ------------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class _Strict(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -66,14 +67,14 @@ class PrepContent(_Strict):
     debrief_followups: list[str] = Field(max_length=30)
 
 
-class TokenUsage(BaseModel):
+class TokenUsage(ApiModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
 
 
-class AiProcessing(BaseModel):
+class AiProcessing(ApiModel):
     """The audit record of one prep: what was sent to which provider and model, when, at what cost."""
 
     provider: str

@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 SHORT_MAX = 300
 LONG_MAX = 100_000
 PROFILE_MAX = 200_000
 
 
-class RequestModel(BaseModel):
+class ApiModel(BaseModel):
+    """Every model: its validator and serializer are built on first use, not when the class is declared.
+
+    A function declares every model of its routes at import (cold start) but a warm instance may never
+    use most of them (a records instance serving reads never validates a ContactCreate): deferring
+    took ~40% off the records function's import. FastAPI's response and body adapters inherit it.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
+# FastAPI wraps a body model in `Annotated[Model, Body(alias=...)]` for its adapter and silences the
+# warning pydantic gives for the alias it ignores there, but only around building it; deferred, the build
+# happens at the first request, outside that silence. The same warning silenced for the process (and in
+# pyproject.toml's pytest filters, which pytest would otherwise reset around each test).
+warnings.filterwarnings("ignore", "The 'alias' attribute with value", UnsupportedFieldAttributeWarning)
+
+
+class RequestModel(ApiModel):
     """Every request body: unknown fields are rejected (no mass assignment)."""
 
     model_config = ConfigDict(extra="forbid")
