@@ -13,6 +13,11 @@ first import to just after the last one (interpreter start-up is the same for ev
 out); CPU time, because on this shared 2-core machine wall time mostly measures the neighbours. Wall
 time is shown beside it.
 
+What the build leaves out of every deployed package (scripts/build.py UNUSED_PACKAGES: pydantic.v1) cannot
+be imported in the child either, so a fallback that only the dev virtualenv offers is not measured. The
+virtualenv has bytecode for every module, as the deployed packages now do (scripts/build.py
+compile_bytecode); without it, `import fastapi, mangum` alone takes ~3x as long.
+
 Rows (medians of --runs samples, --sdk-runs for the two anthropic rows, whose imports take seconds;
 taken interleaved so a noisy moment hits every row alike):
 - HTTP functions (auth, records, export): `import <fn>.handler` against `import fastapi, mangum`.
@@ -51,10 +56,13 @@ from pathlib import Path
 from typing import Any
 
 from bench._harness import Budgets, load_average, machine
+from scripts.build import UNUSED_PACKAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "common"
 BUDGET = 1.15
+# What scripts/build.py leaves out of every deployed package (as modules): unimportable here too.
+PRUNED = tuple(path.replace("/", ".") for path in UNUSED_PACKAGES)
 GOOGLE_SDK = (
     "googleapiclient.discovery",
     "googleapiclient.errors",
@@ -89,6 +97,15 @@ CASES = (
 _CHILD = """
 import json, sys, time
 HEAVY = {heavy!r}
+PRUNED = {pruned!r}
+
+class NotDeployed:  # scripts/build.py leaves these packages out of the deployed packages
+    def find_spec(self, name, path=None, target=None):
+        if name in PRUNED or name.startswith(tuple(p + "." for p in PRUNED)):
+            raise ModuleNotFoundError(f"No module named {{name!r}} (not deployed)", name=name)
+        return None
+
+sys.meta_path.insert(0, NotDeployed())
 steps = []
 started, cpu_started = time.perf_counter(), time.process_time()
 for name in {modules!r}:
@@ -189,7 +206,7 @@ def python_path(function: str) -> str:
 
 def run_case(case: Case, env: dict[str, str], heavy: tuple[str, ...]) -> dict[str, Any]:
     assert case.function is not None
-    code = _CHILD.format(heavy=heavy, modules=case.modules)
+    code = _CHILD.format(heavy=heavy, modules=case.modules, pruned=PRUNED)
     out = subprocess.run(
         [sys.executable, "-S", "-c", code],
         env={**env, "PYTHONPATH": python_path(case.function)},

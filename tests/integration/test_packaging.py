@@ -219,6 +219,8 @@ def test_prune_drops_cffis_build_time_half_unused_authlib_and_long_descriptions(
     backend = _write(site / "_cffi_backend.cpython-312-x86_64-linux-gnu.so")
     requests_client = _write(site / "authlib" / "integrations" / "requests_client" / "__init__.py")
     oauth1 = _write(site / "authlib" / "oauth1" / "__init__.py")  # requests_client imports it
+    pydantic_kept = _write(site / "pydantic" / "main.py")
+    detector = _write(site / "charset_normalizer" / "md.py")  # imported in place of the accelerator
     metadata_file = _write(
         site / "pydantic-2.14.4.dist-info" / "METADATA",
         b"Metadata-Version: 2.4\nName: pydantic\nVersion: 2.14.4\nRequires-Dist: pydantic-core==2.41\n\n"
@@ -232,11 +234,15 @@ def test_prune_drops_cffis_build_time_half_unused_authlib_and_long_descriptions(
         _write(site / "cffi" / "api.py"),
         _write(site / "cffi-2.0.0.dist-info" / "METADATA"),
         _write(site / "authlib" / "integrations" / "flask_client" / "__init__.py"),
+        _write(site / "pydantic" / "v1" / "main.py"),
+        _write(site / "charset_normalizer" / "md.cpython-312-x86_64-linux-gnu.so"),
+        _write(site / "charset_normalizer" / "cd.cpython-312-x86_64-linux-gnu.so"),
     ]
 
     build.prune(tmp_path)
 
     assert backend.is_file() and requests_client.is_file() and oauth1.is_file() and entry_points.is_file()
+    assert pydantic_kept.is_file() and detector.is_file()
     assert not any(path.exists() for path in dropped)
     assert metadata_file.read_text() == (
         "Metadata-Version: 2.4\nName: pydantic\nVersion: 2.14.4\nRequires-Dist: pydantic-core==2.41\n"
@@ -291,11 +297,38 @@ def test_a_function_without_requirements_builds_offline(tmp_path: Path) -> None:
     assert built.distributions == {}
     assert (tmp_path / name / "handler.py").is_file()
     assert not (tmp_path / "stale.txt").exists()
-    assert not list(tmp_path.rglob("__pycache__")) and not list(tmp_path.rglob("*.pyc"))
     sources = {
         p.relative_to(SOURCES[name]) for p in SOURCES[name].rglob("*.py") if "__pycache__" not in p.parts
     }
     assert {p.relative_to(tmp_path / name) for p in (tmp_path / name).rglob("*.py")} == sources
+    # Our modules keep their source; with a Python 3.12 at hand each also gets its runtime's bytecode.
+    compiled = {p.relative_to(tmp_path / name) for p in (tmp_path / name).rglob("*.pyc")}
+    expected = {s.parent / "__pycache__" / f"{s.stem}.cpython-312.pyc" for s in sources}
+    assert compiled == (expected if build.bytecode_python("/nonexistent/python") else set())
+
+
+def test_bytecode_replaces_third_party_sources_and_sits_beside_ours(tmp_path: Path) -> None:
+    python = build.bytecode_python(sys.executable)
+    if python is None:
+        pytest.skip("no Python 3.12 here (BUILD_PYTHON or python3.12 on PATH)")
+    _write(tmp_path / "python" / "vendor" / "__init__.py", b"VALUE = 41 + 1\n")
+    _write(tmp_path / "python" / "common" / "__init__.py", b"from vendor import VALUE\n")
+    _write(tmp_path / "python" / "common" / "broken_template.py", b"def (:\n")
+    assert build.compile_bytecode(tmp_path, python, ours=["python/common"]) == 2
+    site = tmp_path / "python"
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*.py*")) == [
+        "common/__init__.py",
+        "common/__pycache__/__init__.cpython-312.pyc",
+        "common/broken_template.py",  # does not compile: left as it was
+        "vendor/__init__.pyc",  # no source: the runtime loads the bytecode in its place
+    ]
+    # The runtime's Python imports both, the third-party one from bytecode alone, and does not write any.
+    code = "import common, vendor, sys; print(common.VALUE, vendor.__file__.endswith('.pyc'))"
+    out = subprocess.run(
+        [python, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {code}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.split() == ["42", "True"]
 
 
 def test_a_build_never_empties_a_checkout(tmp_path: Path) -> None:
