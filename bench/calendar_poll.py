@@ -22,8 +22,10 @@ instances as threads of this process, one GIL), kept for comparison.
 
 Ideal = Google calls x latency / concurrency (the calls counted at the fake during the timed part).
 Budget (issue 9): wall time at most 1.3x ideal, every user synced, every calendar's interview found, no
-failed message. CPU per user is that of our processes only (the instances; not the fake's, not this
-process's, which only waits). `--profile FILE` writes a cProfile (CPU time) of one instance's timed syncs.
+failed message. Connections: those the fake accepted in the timed part (deployed, each is a TCP and TLS
+handshake with Google, which a plain-HTTP loopback fake does not charge). CPU per user is that of our
+processes only (the instances; not the fake's, not this process's, which only waits). `--profile FILE`
+writes a cProfile (CPU time) of one instance's timed syncs.
 """
 
 from __future__ import annotations
@@ -83,33 +85,38 @@ def grant_users(fake: Any, users: int, events: int) -> list[str]:
     return tokens
 
 
-def slow_down(fake: Any, latency: float, users: int) -> None:
-    """From now on every token and Calendar answer takes `latency` seconds; forget the calls so far."""
+def slow_down(fake: Any, latency: float, users: int) -> int:
+    """From now on every token and Calendar answer takes `latency` seconds; forget the calls so far.
+    The connections accepted so far."""
     fake.clear_requests()
     for endpoint in ("token", "calendar"):
         fake.delay_next(endpoint, latency, times=10 * users + 100)
+    return int(fake.connections)
 
 
-def google_calls(fake: Any) -> int:
-    return sum(1 for r in fake.requests if "/calendar/v3/" in r["path"] or r["path"].endswith("/token"))
+def google_calls(fake: Any, connections_before: int) -> tuple[int, int]:
+    """Google calls since `slow_down`, and connections opened for them (each one a TLS handshake deployed)."""
+    calls = sum(1 for r in fake.requests if "/calendar/v3/" in r["path"] or r["path"].endswith("/token"))
+    return calls, fake.connections - connections_before
 
 
 def serve_google(conn: Connection, users: int, events: int) -> None:
     """The fake Google as a process of its own (a Google that spends none of our CPU), driven over `conn`:
     it sends its addresses and the users' refresh tokens, then answers ("slow_down", (latency, users)),
-    ("calls", None) with the count of Google calls, and ("close", None)."""
+    ("calls", None) with the Google calls and connections since, and ("close", None)."""
     from tests.fakes.google_server import start_fake_google
 
     with start_fake_google() as fake:
         tokens = grant_users(fake, users, events)
         conn.send((fake.discovery_url, fake.calendar_api_root, tokens))
+        connections = 0
         while True:
             command, argument = conn.recv()
             if command == "slow_down":
-                slow_down(fake, *argument)
+                connections = slow_down(fake, *argument)
                 conn.send(None)
             elif command == "calls":
-                conn.send(google_calls(fake))
+                conn.send(google_calls(fake, connections))
             else:
                 return
 
@@ -226,13 +233,14 @@ def run_processes(args: argparse.Namespace) -> dict[str, Any]:
         for worker in workers:
             worker.join()
         google.send(("calls", None))
-        calls = google.recv()
+        calls, connections = google.recv()
     finally:
         google.send(("close", None))
         fake.join(timeout=10)
     return {
         "todo": todo,
         "calls": calls,
+        "connections": connections,
         "wall": wall,
         "cpu": sum(d[1] for d in done),
         "failures": [f for r in ready for f in r[2]] + [f for d in done for f in d[3]],
@@ -261,7 +269,7 @@ def run_threads(args: argparse.Namespace) -> dict[str, Any]:
         cold = time.perf_counter() - cold_started
         setup = time.perf_counter() - started
         todo = user_ids[1:]
-        slow_down(fake, args.latency, len(todo))
+        connections = slow_down(fake, args.latency, len(todo))
         batches: queue.Queue[list[str] | None] = queue.Queue()
         for index in range(0, len(todo), BATCH):
             batches.put(todo[index : index + BATCH])
@@ -278,10 +286,11 @@ def run_threads(args: argparse.Namespace) -> dict[str, Any]:
         for thread in threads:
             thread.join()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        calls = google_calls(fake)
+        calls, connections = google_calls(fake, connections)
     return {
         "todo": todo,
         "calls": calls,
+        "connections": connections,
         "wall": wall,
         "cpu": cpu,  # the fake's CPU included: it runs in this process
         "failures": failures + [f for d in done for f in d[1]],
@@ -337,13 +346,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "| users | Google calls | latency ms | concurrency | ideal s | wall s | wall vs ideal | CPU s | "
-        "CPU ms per user | users synced | calendar interviews | budget |"
+        "CPU ms per user | connections | users synced | calendar interviews | budget |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     print(
         f"| {users} | {run['calls']} | {args.latency * 1000:.0f} | {args.concurrency} | {ideal:.1f} | "
-        f"{wall:.1f} | {ratio:.2f}x | {cpu:.1f} | {cpu / users * 1000:.1f} | {synced} | {interviews} "
-        f"| {verdict} |"
+        f"{wall:.1f} | {ratio:.2f}x | {cpu:.1f} | {cpu / users * 1000:.1f} | {run['connections']} | "
+        f"{synced} | {interviews} | {verdict} |"
     )
     budgets.finish()
 

@@ -17,6 +17,7 @@ class Fake(Protocol):
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     fake: Fake
+    connections = 0  # accepted so far (a client that keeps its connections alive opens fewer)
 
     def __init__(self, fake: Fake) -> None:
         super().__init__(("127.0.0.1", 0), FakeHandler)
@@ -25,6 +26,10 @@ class FakeServer(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1  # only the serving thread accepts
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that timed out and hung up mid-answer is expected; stay quiet about it.
@@ -82,6 +87,11 @@ class LoopbackFake:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name=name
         )
         self._thread.start()
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far."""
+        return self._server.connections
 
     def _handle(self, handler: FakeHandler) -> None:
         raise NotImplementedError
