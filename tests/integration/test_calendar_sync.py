@@ -40,9 +40,9 @@ def google(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
         get_calendar_source.cache_clear()
 
 
-def connect(fake: FakeGoogle, user_id: str) -> dict[str, Any]:
+def connect(fake: FakeGoogle, user_id: str, person: GoogleUser = USER) -> dict[str, Any]:
     """Store a connection as the connect flow would (tests of that flow live in test_google_calendar)."""
-    token = fake.grant(USER, CLIENT_ID)
+    token = fake.grant(person, CLIENT_ID)
     sealer = get_sealer()
     now = to_iso(utc_now())
     get_database().execute(
@@ -343,3 +343,30 @@ def test_an_interview_event_renamed_into_a_personal_one_keeps_none_of_its_new_co
     assert row["title"] == "Technical interview with Umbrella" and row["location"] is None
     raw = b"".join(path.read_bytes() for path in isolated_env.glob("tracker.db*"))
     assert b"Quibblewick" not in raw and b"Molar Street" not in raw
+
+
+def test_the_syncs_of_one_instance_share_a_connection_to_google_and_nothing_else(
+    client: TestClient, google: FakeGoogle
+) -> None:
+    """An instance syncs its batch's users one after the other over one kept-alive connection (deployed:
+    one TLS handshake per Google host, not one per user), each request with its own user's token."""
+    from calendar_poll.google_calendar import get_calendar_source
+
+    people = [USER, GoogleUser(email="bob@example.com", name="Bob")]
+    start = (utc_now() + timedelta(days=2)).replace(microsecond=0)
+    user_ids = []
+    for person, company in zip(people, ("Acme", "Globex"), strict=True):
+        user_ids.append(me(client, auth_headers(client, person.email))["id"])
+        connect(google, user_ids[-1], person)
+        google.calendar(person).add_event(start=start, summary=f"Technical interview with {company}")
+    get_calendar_source()  # discovery, once per process
+    google.clear_requests()
+    before = google.connections
+
+    assert [sync(user_id).outcome for user_id in user_ids] == ["synced", "synced"]
+    assert google.connections - before == 1
+    assert [row["title"] for row in calendar_interviews(user_ids[0])] == ["Technical interview with Acme"]
+    assert [row["title"] for row in calendar_interviews(user_ids[1])] == ["Technical interview with Globex"]
+    listings = google.requests_to("/calendar/v3/")
+    assert len(listings) == 2
+    assert len({request["headers"]["authorization"] for request in listings}) == 2
