@@ -56,13 +56,13 @@ from pathlib import Path
 from typing import Any
 
 from bench._harness import Budgets, load_average, machine
-from scripts.build import UNUSED_PACKAGES
+from scripts import build
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "common"
 BUDGET = 1.15
 # What scripts/build.py leaves out of every deployed package (as modules): unimportable here too.
-PRUNED = tuple(path.replace("/", ".") for path in UNUSED_PACKAGES)
+PRUNED = tuple(path.replace("/", ".") for path in build.UNUSED_PACKAGES)
 GOOGLE_SDK = (
     "googleapiclient.discovery",
     "googleapiclient.errors",
@@ -199,17 +199,57 @@ def deployed_environment(function: str, secrets_: dict[str, str], data_dir: str)
     return {**base, **own[function]}
 
 
-def python_path(function: str) -> str:
-    """/var/task (the function's folder), then /opt/python (the layer: `common` and its packages)."""
-    return os.pathsep.join([str(ROOT / "functions" / function), str(LAYER), sysconfig.get_paths()["purelib"]])
+@dataclass(frozen=True)
+class Packages:
+    """Where the functions' code comes from, and the Python that imports it."""
+
+    python: str
+    built: Path | None = None  # scripts/build.py's output; None: this checkout and its virtualenv
+
+    def path(self, function: str) -> str:
+        """/var/task (the function's folder), then /opt/python (the layer: `common` and its packages)."""
+        if self.built is not None:
+            return os.pathsep.join([str(self.built / function), str(self.built / build.LAYER_OUT / "python")])
+        site = sysconfig.get_paths()["purelib"]
+        return os.pathsep.join([str(ROOT / "functions" / function), str(LAYER), site])
+
+    def describe(self) -> str:
+        if self.built is None:
+            return f"this checkout and its virtualenv, Python {sys.version.split()[0]}"
+        return f"the deployment packages in {self.built.relative_to(ROOT)} (scripts/build.py), {self.python}"
 
 
-def run_case(case: Case, env: dict[str, str], heavy: tuple[str, ...]) -> dict[str, Any]:
+def choose_packages(source: str) -> Packages:
+    """`built`: the deployment packages, built if stale, imported by the runtime's Python 3.12, which is
+    what Lambda runs (bytecode, pruning and all). `venv`: the checkout. `auto`: built when a Python 3.12
+    is at hand and the build succeeds, else the checkout."""
+    if source == "venv":
+        return Packages(sys.executable)
+    python = build.bytecode_python(sys.executable)
+    if python is None:
+        if source == "built":
+            raise SystemExit("bench.cold_start --packages built: no Python 3.12 (set BUILD_PYTHON)")
+        print("note: no Python 3.12 (BUILD_PYTHON): measuring the checkout, not the deployment packages")
+        return Packages(sys.executable)
+    out = build.DEFAULT_OUT
+    if not build.is_fresh(out, 24 * 3600):
+        print(f"building the deployment packages into {out.relative_to(ROOT)} ...", flush=True)
+        try:
+            build.build_all(out, zips=True)
+        except (build.BuildError, subprocess.CalledProcessError, OSError) as error:
+            if source == "built":
+                raise
+            print(f"note: the build failed ({error}); measuring the checkout instead")
+            return Packages(sys.executable)
+    return Packages(python, out)
+
+
+def run_case(case: Case, env: dict[str, str], heavy: tuple[str, ...], packages: Packages) -> dict[str, Any]:
     assert case.function is not None
     code = _CHILD.format(heavy=heavy, modules=case.modules, pruned=PRUNED)
     out = subprocess.run(
-        [sys.executable, "-S", "-c", code],
-        env={**env, "PYTHONPATH": python_path(case.function)},
+        [packages.python, "-S", "-c", code],
+        env={**env, "PYTHONPATH": packages.path(case.function)},
         cwd=env["TRACKER_DATA_DIR"],
         capture_output=True,
         text=True,
@@ -222,12 +262,14 @@ def run_case(case: Case, env: dict[str, str], heavy: tuple[str, ...]) -> dict[st
     return result
 
 
-def importtime(module: str, function: str, env: dict[str, str], baseline: tuple[str, ...]) -> None:
+def importtime(
+    module: str, function: str, env: dict[str, str], baseline: tuple[str, ...], packages: Packages
+) -> None:
     """Cumulative import time of what `module` adds after `baseline` (top entries)."""
     code = "".join(f"import {name}\n" for name in (*baseline, module))
     out = subprocess.run(
-        [sys.executable, "-S", "-X", "importtime", "-c", code],
-        env={**env, "PYTHONPATH": python_path(function)},
+        [packages.python, "-S", "-X", "importtime", "-c", code],
+        env={**env, "PYTHONPATH": packages.path(function)},
         cwd=env["TRACKER_DATA_DIR"],
         capture_output=True,
         text=True,
@@ -247,10 +289,12 @@ def importtime(module: str, function: str, env: dict[str, str], baseline: tuple[
             print(f"| {cumulative_us / 1000:.1f} | {self_us / 1000:.1f} | {'· ' * depth}{name} |")
 
 
-def steps(function: str, modules: tuple[str, ...], env: dict[str, str], runs: int) -> None:
+def steps(
+    function: str, modules: tuple[str, ...], env: dict[str, str], runs: int, packages: Packages
+) -> None:
     """CPU ms each import adds after the ones before it (median over fresh processes): the time a
     module and what it alone pulls in costs, in CPU rather than -X importtime's wall clock."""
-    samples = [run_case(Case("steps", function, modules), env, ()) for _ in range(runs)]
+    samples = [run_case(Case("steps", function, modules), env, (), packages) for _ in range(runs)]
     print(f"{function}: CPU ms per import, median of {runs} fresh processes")
     print("| module | total | added |\n|---|---:|---:|")
     previous = 0.0
@@ -271,7 +315,14 @@ def main(argv: list[str] | None = None) -> None:
         help="e.g. records=fastapi,mangum,common.web,records.schemas: CPU ms each import adds, in that order",
     )
     parser.add_argument("--only", metavar="FUNCTIONS", help="functions, comma-separated: their rows only")
+    parser.add_argument(
+        "--packages",
+        choices=("auto", "built", "venv"),
+        default="auto",
+        help="the deployment packages under Python 3.12 (built), the checkout (venv), or built when possible",
+    )
     args = parser.parse_args(argv)
+    packages = choose_packages(args.packages)
     cases: tuple[Case, ...] = CASES
     if args.only:
         wanted = set(args.only.split(","))
@@ -289,22 +340,23 @@ def main(argv: list[str] | None = None) -> None:
         if args.steps:
             function, _, modules = args.steps.partition("=")
             env = deployed_environment(function, keys, data_dir)
-            steps(function, tuple(modules.split(",")), env, args.runs)
+            steps(function, tuple(modules.split(",")), env, args.runs, packages)
             return
         if args.importtime:
             function = args.importtime.split(".")[0]
             env = deployed_environment(function, keys, data_dir)
             case = next(c for c in CASES if c.function == function and c.baseline)
             baseline = next(c for c in CASES if c.name == case.baseline)
-            importtime(args.importtime, function, env, baseline.modules)
+            importtime(args.importtime, function, env, baseline.modules, packages)
             return
         envs = {case.name: deployed_environment(case.function or "records", keys, data_dir) for case in cases}
         print(f"bench.cold_start: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {load_average()}")
+        print(f"imported from {packages.describe()}")
         samples: dict[str, list[dict[str, Any]]] = {case.name: [] for case in cases}
         for run in range(max(args.runs, args.sdk_runs)):
             for case in cases:
                 if run < (args.sdk_runs if "anthropic" in case.modules else args.runs):
-                    samples[case.name].append(run_case(case, envs[case.name], heavy))
+                    samples[case.name].append(run_case(case, envs[case.name], heavy, packages))
         print(
             f"{args.runs} fresh processes per row ({args.sdk_runs} for the anthropic rows), interleaved; "
             f"{load_average()} at the end\n"
