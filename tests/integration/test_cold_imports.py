@@ -58,3 +58,9 @@ def test_no_model_is_built_at_cold_start(handler: str) -> None:
     declared, built = _unbuilt_models_after_import(handler)
     assert declared >= 3
     assert built == [], f"{handler} builds {built} at import"
+
+
+@pytest.mark.parametrize("handler", ["records.handler", "export.handler"])
+def test_a_verify_only_function_does_not_load_key_serialization(handler: str) -> None:
+    # They read the JWT public key themselves (common.tokens); cryptography's serialization is ~12 ms.
+    assert "cryptography.hazmat.primitives.serialization" not in _modules_after_import(handler)

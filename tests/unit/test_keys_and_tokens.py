@@ -178,6 +178,69 @@ def test_a_public_key_of_the_wrong_curve_is_refused() -> None:
         _service(_public_pem(_pem(ec.SECP384R1())))
 
 
+SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
+
+
+def _spki_pem(der: bytes) -> bytes:
+    body = base64.encodebytes(der).replace(b"\n", b"")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return b"-----BEGIN PUBLIC KEY-----\n" + b"\n".join(lines) + b"\n-----END PUBLIC KEY-----\n"
+
+
+def test_the_public_key_is_read_as_cryptography_reads_it_compressed_or_not() -> None:
+    # common.tokens reads the SubjectPublicKeyInfo itself (no serialization module at cold start).
+    for _ in range(20):
+        private_pem = _pem()
+        public = serialization.load_pem_private_key(private_pem, password=None).public_key()
+        issuer = _service(private_pem)
+        for point in (
+            serialization.PublicFormat.UncompressedPoint,
+            serialization.PublicFormat.CompressedPoint,
+        ):
+            der = public.public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            if point is serialization.PublicFormat.CompressedPoint:
+                encoded = public.public_bytes(serialization.Encoding.X962, point)
+                der = bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200") + encoded
+                assert serialization.load_der_public_key(der) == public  # a valid SPKI, as OpenSSL says
+            verifier = _service(_spki_pem(der))
+            assert verifier.jwks() == issuer.jwks()
+            assert (
+                verifier.verify(issuer.issue(user_id="u", session_id="s", now=int(time.time()))).user_id
+                == "u"
+            )
+
+
+def test_anything_but_a_p256_public_key_pem_is_refused() -> None:
+    public = serialization.load_pem_private_key(_pem(), password=None).public_key()
+    der = public.public_bytes(serialization.Encoding.DER, SPKI)
+    p256, p384_like = bytes.fromhex("2a8648ce3d030107"), bytes.fromhex("2a8648ce3d030108")
+    off_curve = der[:-1] + bytes([der[-1] ^ 1])
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    others = [
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key(),
+        ed25519.Ed25519PrivateKey.generate().public_key(),
+    ]
+    refused = [
+        _spki_pem(off_curve),  # not a point of P-256
+        _spki_pem(der[:-1]),  # truncated
+        _spki_pem(der + b"\x00"),  # trailing byte
+        _spki_pem(der.replace(p256, p384_like)),  # another curve's identifier
+        _spki_pem(der)[:-30] + b"!!\n-----END PUBLIC KEY-----\n",  # not base64
+        _spki_pem(der).replace(b"PUBLIC KEY", b"RSA PUBLIC KEY"),
+        b"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n",
+        *(
+            k.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            for k in others
+        ),
+    ]
+    for pem in refused:
+        with pytest.raises(ValueError, match="P-256"):
+            _service(pem)
+
+
 def test_a_cached_token_is_checked_against_the_clock_on_every_use() -> None:
     """Verified tokens are cached by their exact text; the cache never outlives exp or precedes nbf."""
     service = _service(_pem())

@@ -26,7 +26,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from common.clock import new_id
 from common.errors import UnauthorizedError
@@ -97,13 +96,50 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# SubjectPublicKeyInfo (RFC 5480) up to the key's bit string: SEQUENCE { AlgorithmIdentifier {
+# id-ecPublicKey, secp256r1 } }. A P-256 public key's DER is 30 <len> this 03 <len> 00 <EC point>.
+_P256_ALGORITHM = bytes.fromhex("301306072a8648ce3d020106082a8648ce3d030107")
+_PUBLIC_PEM = re.compile(
+    rb"\A\s*-----BEGIN PUBLIC KEY-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END PUBLIC KEY-----\s*\Z"
+)
+
+
+def _load_public_pem(pem: bytes) -> ec.EllipticCurvePublicKey:
+    """An EC P-256 public key from its PEM (SubjectPublicKeyInfo), read here rather than by
+    cryptography's serialization module: records and export need nothing else of it, and importing it
+    is ~12 ms of their cold start. Anything but a P-256 key, or a point not on the curve, is refused."""
+    refused = ValueError("JWT_PUBLIC_KEY must be an EC P-256 public key (ES256)")
+    match = _PUBLIC_PEM.match(pem)
+    if match is None:
+        raise refused
+    try:
+        der = base64.b64decode(b"".join(match[1].split()), validate=True)
+    except binascii.Error:
+        raise refused from None
+    algorithm_end = 2 + len(_P256_ALGORITHM)
+    if (
+        len(der) < algorithm_end + 3
+        or der[0] != 0x30
+        or der[1] != len(der) - 2  # short-form lengths: a P-256 key's are all under 128
+        or der[2:algorithm_end] != _P256_ALGORITHM
+        or der[algorithm_end] != 0x03  # BIT STRING
+        or der[algorithm_end + 1] != len(der) - algorithm_end - 2
+        or der[algorithm_end + 2] != 0x00  # no unused bits
+    ):
+        raise refused
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), der[algorithm_end + 3 :])
+    except ValueError:
+        raise refused from None
+
+
 def _load_key(pem: bytes) -> tuple[ec.EllipticCurvePrivateKey | None, ec.EllipticCurvePublicKey]:
     """(private key or None, public key) of a PEM holding either half of an EC P-256 key."""
-    if b"-----BEGIN PUBLIC KEY-----" in pem:
-        public = load_pem_public_key(pem)
-        if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-            raise ValueError("JWT_PUBLIC_KEY must be an EC P-256 public key (ES256)")
-        return None, public
+    if b"PUBLIC KEY-----" in pem:
+        return None, _load_public_pem(pem)
+    # Only the function that signs (auth) reads a private key, so only it loads this module.
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     private = load_pem_private_key(pem, password=None)
     if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
         raise ValueError("JWT_PRIVATE_KEY must be an EC P-256 private key (ES256)")
