@@ -162,6 +162,7 @@ def overhead(budgets: Budgets, queries: int, opportunities: int) -> None:
     from bench.search import insert_opportunities
     from common.clock import new_id, to_iso
     from common.db import Statement, get_database
+    from records.repository import select_opportunity
 
     with isolated_data_dir("bench-db-") as data_dir:
         port = get_database()
@@ -181,6 +182,8 @@ def overhead(budgets: Budgets, queries: int, opportunities: int) -> None:
             raw_libsql.execute(pragma)
         raw_sqlite = _sqlite3(path)
 
+        point_read = select_opportunity(user_id=user_id, opportunity_id=ids[0])
+
         def note(i: int) -> tuple[str, tuple[Any, ...]]:
             return (
                 "INSERT INTO notes (id, user_id, body, opportunity_id, created_at, updated_at) "
@@ -190,7 +193,7 @@ def overhead(budgets: Budgets, queries: int, opportunities: int) -> None:
 
         statements: dict[str, Callable[[int], tuple[str, tuple[Any, ...]]]] = {
             "point read (opportunity by id and user)": lambda i: (
-                "SELECT * FROM opportunities WHERE id = ? AND user_id = ?",
+                point_read.sql,  # the records repository's own, as GET /v1/opportunities/{id} runs it
                 (ids[i % len(ids)], user_id),
             ),
             "page of 50 (user's opportunities by updated_at)": lambda i: (

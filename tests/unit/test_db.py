@@ -34,6 +34,21 @@ def test_execute_returns_columns_rows_and_affected_counts(db: EmbeddedDatabase) 
     assert db.execute("SELECT id FROM parent WHERE id = 'zz'").first() is None
 
 
+def test_column_names_follow_the_statement_and_a_star_follows_the_schema(db: EmbeddedDatabase) -> None:
+    """Names are remembered by statement text; a `*` expands to the columns the table has now."""
+    db.execute("INSERT INTO parent (id, name) VALUES ('a', 'A')")
+    for _ in range(2):  # the second time from what the first remembered
+        assert db.execute("SELECT id, name AS label FROM parent").all() == [{"id": "a", "label": "A"}]
+        assert db.execute("SELECT name, id FROM parent").columns == ("name", "id")
+        assert db.execute("SELECT count(*) FROM parent").columns == ("count(*)",)
+        assert db.execute("UPDATE parent SET name = name").rows_affected == 1
+        assert db.execute("SELECT id FROM parent WHERE id = 'none'").columns == ("id",)
+    assert db.execute("SELECT * FROM parent").all() == [{"id": "a", "name": "A"}]
+    db.execute("ALTER TABLE parent ADD COLUMN note TEXT")
+    assert db.execute("SELECT * FROM parent").all() == [{"id": "a", "name": "A", "note": None}]
+    assert db.batch([Statement("SELECT p.* FROM parent AS p")])[0].columns == ("id", "name", "note")
+
+
 def test_values_round_trip_by_type(db: EmbeddedDatabase) -> None:
     db.execute("INSERT INTO parent (id, name) VALUES ('p', 'P')")
     db.execute("INSERT INTO child (parent_id, data, score) VALUES (?, ?, ?)", ("p", b"\x00\xff binary", 2.5))

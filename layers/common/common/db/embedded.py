@@ -30,6 +30,9 @@ from common.db import (
     is_read_only,
 )
 
+# Column names by statement text (see _columns_of): more distinct texts than this and it starts over.
+_MAX_CACHED_STATEMENTS = 1024
+
 _PRAGMAS = (
     "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
@@ -68,6 +71,7 @@ class EmbeddedDatabase:
             Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only data dir
         self._lock = threading.Lock()
         self._connection: Any = None
+        self._columns: dict[str, tuple[str, ...]] = {}
 
     def _conn(self) -> Any:
         """The connection, opened on first use; call with the lock held."""
@@ -87,17 +91,42 @@ class EmbeddedDatabase:
             self._connection = conn
         return self._connection
 
+    def _run(self, conn: Any, sql: str, params: Params) -> Result:
+        """One statement, fetched; call with the lock held."""
+        cursor = conn.execute(sql, params)
+        columns = self._columns.get(sql)
+        if columns is None:
+            columns = self._columns_of(sql, cursor)
+        if columns:
+            return Result(columns, cursor.fetchall(), 0)
+        return Result((), [], max(cursor.rowcount, 0))
+
+    def _columns_of(self, sql: str, cursor: Any) -> tuple[str, ...]:
+        """The statement's column names, remembered by its text.
+
+        The binding builds `description` anew on every call (a 7-tuple a column: ~6 µs for the 17
+        columns of an opportunity, ~15% of reading one). A statement's names are fixed by its text,
+        unless it selects `*`, whose expansion follows the schema (a migration may add a column):
+        those are asked every time."""
+        description = cursor.description
+        columns = tuple(d[0] for d in description) if description else ()
+        if "*" not in sql.replace("count(*)", ""):
+            if len(self._columns) >= _MAX_CACHED_STATEMENTS:
+                self._columns.clear()
+            self._columns[sql] = columns
+        return columns
+
     def execute(self, sql: str, params: Params = ()) -> Result:
         with self._lock:
-            conn = self._conn()
+            conn = self._connection or self._conn()
             try:
-                return _result(conn.execute(sql, params))
+                return self._run(conn, sql, params)
             except ValueError as exc:
                 raise _translate(exc) from exc
 
     def batch(self, statements: Sequence[Statement]) -> list[Result]:
         with self._lock:
-            conn = self._conn()
+            conn = self._connection or self._conn()
             # Writers take the write lock up front (no lock upgrade to fail half way); a batch of
             # reads only needs a consistent snapshot and leaves other processes' writers alone.
             begin = "BEGIN DEFERRED" if all(is_read_only(s.sql) for s in statements) else "BEGIN IMMEDIATE"
@@ -106,7 +135,7 @@ class EmbeddedDatabase:
             except ValueError as exc:
                 raise _translate(exc) from exc
             try:
-                results = [_result(conn.execute(s.sql, s.params)) for s in statements]
+                results = [self._run(conn, s.sql, s.params) for s in statements]
                 conn.execute("COMMIT")
             except BaseException as exc:
                 # SQLite may already have rolled back (I/O error, disk full): keep the first error.
@@ -129,10 +158,3 @@ class EmbeddedDatabase:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
-
-
-def _result(cursor: Any) -> Result:
-    description = cursor.description
-    if description:
-        return Result(tuple(d[0] for d in description), cursor.fetchall(), 0)
-    return Result((), [], max(cursor.rowcount, 0))
