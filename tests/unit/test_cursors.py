@@ -78,6 +78,19 @@ def test_a_page_gives_a_cursor_only_when_more_rows_exist() -> None:
     assert PageRequest(limit=3, cursor=cursor, codec=CODEC).position(SCOPE) == ["k2", "id2"]
 
 
+def test_a_page_of_row_tuples_takes_its_cursor_from_the_last_row_shown() -> None:
+    rows = [(f"id{i}", "company", f"k{i}") for i in range(5)]  # item columns, then the sort key
+    asked: list[Any] = []
+
+    def position(row: tuple[str, ...]) -> tuple[str, str]:
+        asked.append(row)
+        return row[-1], row[0]
+
+    count, cursor = PageRequest(limit=3, cursor=None, codec=CODEC).page(SCOPE, rows, None, position)
+    assert count == 3 and asked == [rows[2]]
+    assert cursor is not None and CODEC.decode(SCOPE, cursor) == ["k2", "id2"]
+
+
 def test_a_page_is_cut_short_by_its_size_but_keeps_one_item() -> None:
     rows = [{"id": f"id{i}", "sort_key": f"k{i}"} for i in range(5)]
     page = PageRequest(limit=4, cursor=None, codec=CODEC)
@@ -132,10 +145,40 @@ def test_the_rows_size_bound_is_never_below_the_items_encoded_size(
                 item[name] = bool(value) if view == "bool" else value
         rows.append(tuple(values))
         items.append(item)
+    _assert_bound_holds(columns, rows, items)
+
+
+def _assert_bound_holds(columns: list[str], rows: list[tuple[Any, ...]], items: list[dict[str, Any]]) -> None:
     assert rows_size_bound(columns, rows) >= sum(encoded_sizes(items))
     assert rows_size_bound(columns, rows) >= sum(
         len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) for item in items
     )
+
+
+# A column of one kind, as a table's column is (nullable): the bound counts such a column in one go.
+column_kinds = st.sampled_from(["text", "integer", "boolean", "float", "json"])
+
+
+@given(st.lists(column_kinds, min_size=1, max_size=6), st.integers(1, 6), st.data())
+def test_the_rows_size_bound_holds_for_columns_of_one_kind(kinds: list[str], count: int, data: Any) -> None:
+    values_of = {
+        "text": nasty_text,
+        "integer": st.integers(-(2**63), 2**63 - 1),
+        "boolean": st.sampled_from([0, 1]),
+        "float": st.floats(allow_nan=False, allow_infinity=False),
+        "json": st.lists(nasty_text, max_size=5),
+    }
+    columns = [f"c{i}" for i in range(len(kinds))]
+    rows, items = [], []
+    for _ in range(count):
+        values, item = [], {}
+        for name, kind in zip(columns, kinds, strict=True):
+            value = data.draw(st.one_of(st.none(), values_of[kind]) if kind != "json" else values_of[kind])
+            values.append(json.dumps(value, ensure_ascii=False) if kind == "json" else value)
+            item[name] = bool(value) if kind == "boolean" and value is not None else value
+        rows.append(tuple(values))
+        items.append(item)
+    _assert_bound_holds(columns, rows, items)
 
 
 def test_encoded_sizes_are_the_compact_json_the_response_writes() -> None:

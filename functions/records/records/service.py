@@ -123,15 +123,15 @@ def _page(
     *columns, sort_key = result.columns
     if sort_key != "sort_key":
         raise ValueError(f"a list statement must end with sort_key, not {sort_key}")
-    id_at = columns.index("id")
-    items = [view(dict(zip(columns, row, strict=False))) for row in result.rows]
-    positions = [{"sort_key": row[-1], "id": row[id_at]} for row in result.rows]
+    rows = result.rows  # limit + 1 of them when there is a next page
+    shown = rows[: page.limit]
     # Encoding every item to measure it was ~1/5 of a list request; a bound from the rows' string
     # lengths clears the usual page, and only a page that might pass the byte cap is measured.
-    fits = rows_size_bound(columns, result.rows[: page.limit]) <= MAX_PAGE_BYTES
-    sizes = None if fits else encoded_sizes(items[: page.limit])
-    count, next_cursor = page.page(scope, positions, sizes)
-    return {"items": items[:count], "next_cursor": next_cursor}
+    items = [view(dict(zip(columns, row, strict=False))) for row in shown]  # the row ends with sort_key
+    sizes = None if rows_size_bound(columns, shown) <= MAX_PAGE_BYTES else encoded_sizes(items)
+    id_at = columns.index("id")
+    count, next_cursor = page.page(scope, rows, sizes, lambda row: (row[-1], row[id_at]))
+    return {"items": items[:count] if count < len(items) else items, "next_cursor": next_cursor}
 
 
 def _unpack(statement: Statement) -> tuple[str, Sequence[Value]]:

@@ -12,9 +12,10 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from pydantic_core import to_json
@@ -89,14 +90,19 @@ class PageRequest:
         return None if self.cursor is None else self.codec.decode(scope, self.cursor)
 
     def page(
-        self, scope: str, rows: list[dict[str, Any]], sizes: list[int] | None = None
+        self,
+        scope: str,
+        rows: Sequence[Any],
+        sizes: list[int] | None = None,
+        position: Callable[[Any], Sequence[Any]] = itemgetter("sort_key", "id"),
     ) -> tuple[int, str | None]:
         """Rows fetched with limit + 1 -> how many of them make this page, and the next page's cursor
         (None at the end).
 
         `sizes` (the encoded size of each row's item) cut the page short once it would pass
-        MAX_PAGE_BYTES, after at least one item: the client follows the cursor for the rest. Each row
-        carries `sort_key` (its value of the list's sort expression) and `id`.
+        MAX_PAGE_BYTES, after at least one item: the client follows the cursor for the rest.
+        `position` gives a row's place in the list, its value of the list's sort expression and its id
+        (by default a row is a mapping with `sort_key` and `id`); it is asked of the page's last row only.
         """
         count = min(len(rows), self.limit)
         if sizes is not None:
@@ -108,27 +114,37 @@ class PageRequest:
                     break
         if count == len(rows):
             return count, None
-        last = rows[count - 1]
-        return count, self.codec.encode(scope, [last["sort_key"], last["id"]])
+        return count, self.codec.encode(scope, list(position(rows[count - 1])))
 
 
 def rows_size_bound(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
     """At least the size in JSON (UTF-8) of the items made of these rows (one object per row, keyed by
-    `columns`), counted from string lengths alone: a character takes at most 6 bytes in JSON (a control
-    character as `\\u001f`), a number or null at most 24. It holds for items whose views only parse
-    JSON text columns (re-encoding a JSON array's text never takes more than 6 bytes a character) or
-    turn numbers into booleans. Values past the columns (a list's sort key) only add to it."""
-    total = (2 + sum(6 * len(name) + 4 for name in columns)) * len(rows)  # braces, "keys":, commas
-    for row in rows:
-        for value in row:
-            kind = value.__class__
-            if kind is str:
-                total += 6 * len(value) + 2
-            elif value is None or kind is int or kind is float:
-                total += 24
-            else:
-                total += len(to_json(value))
-    return total
+    `columns`), counted from string lengths alone: a character of text takes at most 6 bytes in JSON (a
+    control character as `\\u001f`); a value, its quotes or commas, or a null or false, at most 6 more;
+    a number at most 24 characters. It holds for items whose views only parse JSON text columns
+    (re-encoding a JSON array's text never takes more than 6 bytes a character) or turn numbers into
+    booleans. Values past the columns (a list's sort key) only add to it.
+
+    Counted column by column with built-ins (a page of 50 opportunities is ~900 values; a Python step
+    per value was ~0.1 ms of a 1 ms list request): a column of text sums its lengths, a column of
+    numbers counts 4 characters (24 bytes) a value, and a column of mixed kinds its repr, which is
+    never shorter than its values' text."""
+    if not rows:
+        return 0
+    per_row = 2 + 6 * sum(map(len, columns)) + 4 * len(columns)  # braces, "keys":, commas
+    chars = 0
+    width = 0
+    for values in zip(*rows, strict=True):
+        width += 1
+        try:
+            chars += sum(map(len, filter(None, values)))  # text (and empty or null) values
+        except TypeError:
+            try:
+                sum(filter(None, values))  # numbers (and nulls): at most 24 bytes each
+                chars += 4 * len(values)
+            except TypeError:
+                chars += len(repr(values))
+    return per_row * len(rows) + 6 * chars + 6 * width * len(rows)
 
 
 def encoded_sizes(items: Sequence[Any]) -> list[int]:
