@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx2 import Response
 
 from common.web import MAX_BODY_BYTES
 from local.app import build_app
@@ -103,3 +104,167 @@ def test_unexpected_errors_are_generic_problems(client: TestClient, isolated_env
     assert response.json()["status"] == 500
     text = response.text
     assert "Traceback" not in text and "sessions" not in text and "SELECT" not in text
+
+
+# Every CORS-related header of a response, exactly, for browsers' requests of each kind: pins what the
+# request guard answers (it does CORS itself, in its one `send` wrapper; it was Starlette's CORSMiddleware).
+ALLOWED = "http://localhost:3000"  # the default CORS_ALLOW_ORIGINS: the origin of ALLOWED_REDIRECT_URIS
+EXPOSED = "Retry-After, WWW-Authenticate"
+PREFLIGHT_VARY = ", ".join(
+    (
+        "Origin",
+        "Access-Control-Request-Method",
+        "Access-Control-Request-Headers",
+        "Access-Control-Request-Private-Network",
+    )
+)
+PREFLIGHT = {
+    "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE",
+    "access-control-max-age": "600",
+    "access-control-allow-headers": "Accept, Accept-Language, Authorization, Content-Language, Content-Type",
+    "access-control-allow-credentials": "true",
+}
+_CORS = ("access-control-", "vary")
+
+
+def _cors_headers(response: Response) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, value in response.headers.multi_items():
+        if name.lower().startswith(_CORS):
+            found.setdefault(name.lower(), []).append(value)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status", "expected"),
+    [
+        ("GET", "/v1/health", {}, 200, {"vary": ["Origin"]}),
+        (
+            "GET",
+            "/v1/health",
+            {"origin": ALLOWED},
+            200,
+            {
+                "access-control-allow-credentials": ["true"],
+                "access-control-expose-headers": [EXPOSED],
+                "access-control-allow-origin": [ALLOWED],
+                "vary": ["Origin"],
+            },
+        ),
+        (  # Starlette's behaviour, kept: the simple headers go out to any origin, never Allow-Origin
+            "GET",
+            "/v1/health",
+            {"origin": "https://evil.example"},
+            200,
+            {
+                "access-control-allow-credentials": ["true"],
+                "access-control-expose-headers": [EXPOSED],
+                "vary": ["Origin"],
+            },
+        ),
+        (
+            "GET",
+            "/v1/me",
+            {"origin": ALLOWED},
+            401,
+            {
+                "access-control-allow-credentials": ["true"],
+                "access-control-expose-headers": [EXPOSED],
+                "access-control-allow-origin": [ALLOWED],
+                "vary": ["Origin"],
+            },
+        ),
+        ("GET", "/v1/nowhere", {}, 404, {"vary": ["Origin"]}),
+        (  # OPTIONS without Access-Control-Request-Method is no preflight: the app answers it
+            "OPTIONS",
+            "/v1/me",
+            {"origin": ALLOWED},
+            405,
+            {
+                "access-control-allow-credentials": ["true"],
+                "access-control-expose-headers": [EXPOSED],
+                "access-control-allow-origin": [ALLOWED],
+                "vary": ["Origin"],
+            },
+        ),
+        ("OPTIONS", "/v1/me", {"access-control-request-method": "GET"}, 405, {"vary": ["Origin"]}),
+        (
+            "OPTIONS",
+            "/v1/me",
+            {
+                "origin": ALLOWED,
+                "access-control-request-method": "GET",
+                "access-control-request-headers": "Authorization",
+            },
+            200,
+            {
+                "vary": [PREFLIGHT_VARY],
+                **{k: [v] for k, v in PREFLIGHT.items()},
+                "access-control-allow-origin": [ALLOWED],
+            },
+        ),
+        (  # a refused preflight is a problem, with the Access-Control-* headers of the refusal and no Vary
+            "OPTIONS",
+            "/v1/me",
+            {"origin": "https://evil.example", "access-control-request-method": "GET"},
+            400,
+            {k: [v] for k, v in PREFLIGHT.items()},
+        ),
+        (
+            "OPTIONS",
+            "/v1/me",
+            {
+                "origin": ALLOWED,
+                "access-control-request-method": "TRACE",
+                "access-control-request-headers": "x-a",
+            },
+            400,
+            {**{k: [v] for k, v in PREFLIGHT.items()}, "access-control-allow-origin": [ALLOWED]},
+        ),
+        (
+            "OPTIONS",
+            "/v1/me",
+            {
+                "origin": ALLOWED,
+                "access-control-request-method": "GET",
+                "access-control-request-private-network": "true",
+            },
+            400,
+            {**{k: [v] for k, v in PREFLIGHT.items()}, "access-control-allow-origin": [ALLOWED]},
+        ),
+    ],
+)
+def test_cors_headers_exactly(
+    client: TestClient,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    status: int,
+    expected: dict[str, list[str]],
+) -> None:
+    response = client.request(method, path, headers=headers)
+    assert response.status_code == status
+    assert _cors_headers(response) == expected
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    if status == 400:
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"].endswith("/cors-refused")
+        assert problem["detail"].startswith("Disallowed CORS ")
+    elif method == "OPTIONS" and status == 200:
+        assert response.text == "OK"
+
+
+def test_cors_refused_preflight_names_every_failure(client: TestClient) -> None:
+    response = client.options(
+        "/v1/me",
+        headers={
+            "origin": "https://evil.example",
+            "access-control-request-method": "TRACE",
+            "access-control-request-headers": "authorization, x-other",
+            "access-control-request-private-network": "true",
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Disallowed CORS origin, method, headers, private-network"
