@@ -1,6 +1,6 @@
 """Warm requests through the deployed records entry point, against a FastAPI hello-world through Mangum.
 
-    python -m bench.warm_request [--requests 1000] [--profile | --layers]
+    python -m bench.warm_request [--requests 1000] [--log-level INFO] [--profile | --layers]
 
 In one process, interleaved: `records.handler.lambda_handler` (the real Lambda handler: Mangum, the
 request guard, CORS, routing, JWT verification, the session check, validation, the embedded libSQL
@@ -15,17 +15,23 @@ Budget (issue 9): p50 of each route at most 2x the hello-world's p50 (wall time;
 CPU time, which load on a shared machine does not inflate). `--profile` runs pyinstrument over the GET
 route (pip install pyinstrument) and prints where the time goes; `--layers` builds the GET route up a
 layer at a time (our app factory, routing, authentication, the read, the response model) and prints
-each layer's CPU cost per request.
+each layer's CPU cost per request. `--log-level INFO` runs at the deployed default, where every request
+writes its access-log line (to a pipe that another process drains, as Lambda's stdout is); the default,
+WARNING, leaves it out like the rest of `make bench`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from bench._harness import Budgets, Sample, isolated_data_dir, load_average, machine, table
 
@@ -47,6 +53,23 @@ OPPORTUNITY = {
 }
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@contextlib.contextmanager
+def log_sink() -> Iterator[TextIO]:
+    """sys.stdout (where the service's JSON log lines go) is a pipe another process drains to /dev/null;
+    yields the real stdout, for the results."""
+    read, write = os.pipe()
+    drain = subprocess.Popen(["cat"], stdin=read, stdout=subprocess.DEVNULL)  # noqa: S607 - coreutils
+    os.close(read)
+    saved = sys.stdout
+    sys.stdout = os.fdopen(write, "w")
+    try:
+        yield saved
+    finally:
+        sys.stdout.close()
+        sys.stdout = saved
+        drain.wait()
 
 
 def hello_handler() -> Handler:
@@ -160,7 +183,9 @@ def layer_handlers(opportunity_id: str) -> list[tuple[str, Handler, str]]:
     ]
 
 
-def layers_table(headers: dict[str, str], opportunity_id: str, requests: int, rounds: int) -> None:
+def layers_table(
+    headers: dict[str, str | None], opportunity_id: str, requests: int, rounds: int, out: TextIO
+) -> None:
     """CPU per request of each layer of GET /v1/opportunities/{id}, median of interleaved rounds."""
     import statistics
 
@@ -177,12 +202,12 @@ def layers_table(headers: dict[str, str], opportunity_id: str, requests: int, ro
                 cpu[name].append(statistics.fmean(millis) * 1000)
     base = statistics.median(cpu[layers[0][0]])
     previous = None
-    print("| layer | CPU us per request | vs hello-world | the layer adds, us |")
-    print("|---|---:|---:|---:|")
+    print("| layer | CPU us per request | vs hello-world | the layer adds, us |", file=out)
+    print("|---|---:|---:|---:|", file=out)
     for name, _, _ in layers:
         micros = statistics.median(cpu[name])
         added = "" if previous is None else f"{micros - previous:+.0f}"
-        print(f"| {name} | {micros:.0f} | {micros / base:.2f}x | {added} |")
+        print(f"| {name} | {micros:.0f} | {micros / base:.2f}x | {added} |", file=out)
         previous = micros
 
 
@@ -194,9 +219,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--layers", action="store_true", help="CPU per request of each layer of the GET route"
     )
+    parser.add_argument(
+        "--log-level",
+        choices=["INFO", "WARNING"],
+        default="WARNING",
+        help="LOG_LEVEL: INFO (the deployed default) writes an access-log line per request",
+    )
     args = parser.parse_args(argv)
+    os.environ["LOG_LEVEL"] = args.log_level
 
-    with isolated_data_dir("bench-warm-"):
+    with isolated_data_dir("bench-warm-"), log_sink() as out:
         from auth.handler import lambda_handler as auth_handler
         from records.handler import lambda_handler as records_handler
         from tests.events import LambdaContext, api_event, bearer_headers
@@ -226,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         assert json.loads(hello(hello_events(1)[0], LambdaContext())["body"]) == {"hello": "world"}
 
         if args.layers:
-            layers_table(headers, created["id"], args.requests, args.rounds)
+            layers_table(headers, created["id"], args.requests, args.rounds, out)
             return
 
         if args.profile:
@@ -235,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
             events = get_events(args.requests)
             with Profiler(interval=0.0002) as profiler:
                 timed(records_handler, events, 200)
-            print(profiler.output_text(unicode=True, color=False, show_all=False))
+            print(profiler.output_text(unicode=True, color=False, show_all=False), file=out)
             return
 
         rows: dict[str, list[float]] = {"hello": [], "get": [], "post": []}
@@ -260,7 +292,10 @@ def main(argv: list[str] | None = None) -> None:
     samples = {key: Sample(name, rows[key]) for key, name in names.items()}
     cpu_samples = {key: Sample(name, cpu[key]) for key, name in names.items()}
     print(f"bench.warm_request: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}")
-    print(f"{started_load} at the start, {load_average()} at the end; {args.rounds} interleaved rounds\n")
+    print(
+        f"{started_load} at the start, {load_average()} at the end; {args.rounds} interleaved rounds; "
+        f"LOG_LEVEL={args.log_level}\n"
+    )
     budgets = Budgets("bench.warm_request")
     base, cpu_base = samples["hello"], cpu_samples["hello"]
     print(
