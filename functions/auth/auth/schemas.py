@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from common.schemas import Email, RequestModel, ApiModel, ShortText
+from common.schemas import ApiModel, Email, RequestModel, ShortText
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # argon2 hashes anything, but an unbounded input is a denial-of-service lever

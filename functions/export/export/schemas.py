@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from common.schemas import RequestModel, ApiModel
+from common.schemas import ApiModel, RequestModel
 
 ExportFormat = Literal["json", "csv"]
 

@@ -25,13 +25,13 @@ from common.prep import PrepStatus as PrepDocumentStatus
 from common.record_fields import InterviewKind
 from common.schemas import (
     SHORT_MAX,
+    ApiModel,
     AwareDatetime,
     Email,
     Id,
     LongText,
     ProfileText,
     RequestModel,
-    ApiModel,
     ShortText,
     Url,
 )
