@@ -83,6 +83,30 @@ def test_a_cursor_is_an_hmac_of_the_scope_and_its_payload() -> None:
     )
 
 
+any_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+filter_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    any_text,
+    st.datetimes(),
+    st.lists(any_text, max_size=3),
+)
+
+
+@given(
+    st.text(max_size=30),
+    st.text(max_size=20),
+    st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), filter_values, max_size=6),
+)
+def test_a_list_scope_is_the_json_cursors_were_signed_over(
+    user_id: str, name: str, filters: dict[str, Any]
+) -> None:
+    expected = json.dumps([user_id, name, sorted(filters.items())], separators=(",", ":"), default=str)
+    assert list_scope(user_id, name, **filters) == expected
+
+
 def test_a_page_gives_a_cursor_only_when_more_rows_exist() -> None:
     rows = [{"id": f"id{i}", "sort_key": f"k{i}"} for i in range(4)]
     page = PageRequest(limit=3, cursor=None, codec=CODEC)

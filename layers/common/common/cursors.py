@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _json_string  # json.dumps' own, in C
 from operator import itemgetter
 from typing import Any
 
@@ -169,6 +170,26 @@ def encoded_sizes(items: Sequence[Any]) -> list[int]:
     return [len(to_json(item)) for item in items]
 
 
+def _json_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    kind = value.__class__
+    if kind is str:
+        return _json_string(value)
+    if kind is int:
+        return int.__repr__(value)
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
 def list_scope(user_id: str, name: str, **filters: Any) -> str:
-    """What a cursor is bound to: the caller, the list, and every filter and sort of the query."""
-    return json.dumps([user_id, name, sorted(filters.items())], separators=(",", ":"), default=str)
+    """What a cursor is bound to: the caller, the list, and every filter and sort of the query.
+
+    The text is `json.dumps([user_id, name, sorted(filters.items())], separators=(",", ":"),
+    default=str)`, which cursors already handed out were signed over, written without json.dumps
+    building an encoder on every call (~40 us of a list request in the benchmark's process)."""
+    pairs = ",".join(f"[{_json_string(key)},{_json_value(value)}]" for key, value in sorted(filters.items()))
+    return f"[{_json_value(user_id)},{_json_value(name)},[{pairs}]]"
