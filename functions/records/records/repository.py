@@ -32,9 +32,12 @@ _WRITABLE = {
 }
 
 
-def _cols(columns: Sequence[str], alias: str = "") -> str:
-    prefix = f"{alias}." if alias else ""
-    return ", ".join(prefix + c for c in columns)
+# The select lists, written once: statements are built on every request.
+_OPPORTUNITY_SELECT = ", ".join(OPPORTUNITY_COLUMNS)
+_ACTIVITY_SELECT = ", ".join(ACTIVITY_COLUMNS)
+_INTERVIEW_SELECT = ", ".join(INTERVIEW_COLUMNS)
+_CONTACT_SELECT = ", ".join(CONTACT_COLUMNS)
+_NOTE_SELECT = ", ".join(NOTE_COLUMNS)
 
 
 def _insert(table: str, values: Mapping[str, Value]) -> Statement:
@@ -178,7 +181,7 @@ def insert_opportunity(values: Mapping[str, Value]) -> Statement:
 
 def select_opportunity(*, user_id: str, opportunity_id: str) -> Statement:
     return Statement(
-        f"SELECT {_cols(OPPORTUNITY_COLUMNS)} FROM opportunities WHERE id = ? AND user_id = ?",
+        f"SELECT {_OPPORTUNITY_SELECT} FROM opportunities WHERE id = ? AND user_id = ?",
         (opportunity_id, user_id),
     )
 
@@ -218,7 +221,7 @@ def list_opportunities(
         )
     if match is not None:
         where.add("pk IN (SELECT rowid FROM opportunities_fts WHERE opportunities_fts MATCH ?)", match)
-    return _page("opportunities", _cols(OPPORTUNITY_COLUMNS), keyset, where, position=position, limit=limit)
+    return _page("opportunities", _OPPORTUNITY_SELECT, keyset, where, position=position, limit=limit)
 
 
 def log_status_change(
@@ -251,7 +254,7 @@ def insert_activity(values: Mapping[str, Value]) -> Statement:
 
 def select_activity(*, user_id: str, activity_id: str) -> Statement:
     return Statement(
-        f"SELECT {_cols(ACTIVITY_COLUMNS)} FROM activity WHERE id = ? AND user_id = ?", (activity_id, user_id)
+        f"SELECT {_ACTIVITY_SELECT} FROM activity WHERE id = ? AND user_id = ?", (activity_id, user_id)
     )
 
 
@@ -259,7 +262,7 @@ def list_activity(
     *, user_id: str, opportunity_id: str | None, kind: str | None, position: Sequence[Any] | None, limit: int
 ) -> Statement:
     where = Where(user_id).equals("opportunity_id", opportunity_id).equals("kind", kind)
-    return _page("activity", _cols(ACTIVITY_COLUMNS), ACTIVITY_ORDER, where, position=position, limit=limit)
+    return _page("activity", _ACTIVITY_SELECT, ACTIVITY_ORDER, where, position=position, limit=limit)
 
 
 def log_interview_change(
@@ -296,7 +299,7 @@ def insert_interview(values: Mapping[str, Value]) -> Statement:
 
 def select_interview(*, user_id: str, interview_id: str) -> Statement:
     return Statement(
-        f"SELECT {_cols(INTERVIEW_COLUMNS)} FROM interviews WHERE id = ? AND user_id = ?",
+        f"SELECT {_INTERVIEW_SELECT} FROM interviews WHERE id = ? AND user_id = ?",
         (interview_id, user_id),
     )
 
@@ -316,9 +319,7 @@ def list_interviews(
         where.add("scheduled_at >= ?", start)
     if end is not None:
         where.add("scheduled_at < ?", end)
-    return _page(
-        "interviews", _cols(INTERVIEW_COLUMNS), INTERVIEW_ORDER, where, position=position, limit=limit
-    )
+    return _page("interviews", _INTERVIEW_SELECT, INTERVIEW_ORDER, where, position=position, limit=limit)
 
 
 # ---- contacts -------------------------------------------------------------------------------------
@@ -351,7 +352,7 @@ def unlink_contact(*, user_id: str, contact_id: str) -> Statement:
 
 def select_contact(*, user_id: str, contact_id: str) -> Statement:
     return Statement(
-        f"SELECT {_cols(CONTACT_COLUMNS)}, {CONTACT_LINKS} FROM contacts WHERE id = ? AND user_id = ?",
+        f"SELECT {_CONTACT_SELECT}, {CONTACT_LINKS} FROM contacts WHERE id = ? AND user_id = ?",
         (contact_id, user_id),
     )
 
@@ -379,7 +380,7 @@ def list_contacts(
             user_id,
             opportunity_id,
         )
-    columns = f"{_cols(CONTACT_COLUMNS)}, {CONTACT_LINKS}"
+    columns = f"{_CONTACT_SELECT}, {CONTACT_LINKS}"
     return _page("contacts", columns, CONTACT_ORDER, where, position=position, limit=limit)
 
 
@@ -398,9 +399,7 @@ def insert_note(values: Mapping[str, Value]) -> Statement:
 
 
 def select_note(*, user_id: str, note_id: str) -> Statement:
-    return Statement(
-        f"SELECT {_cols(NOTE_COLUMNS)} FROM notes WHERE id = ? AND user_id = ?", (note_id, user_id)
-    )
+    return Statement(f"SELECT {_NOTE_SELECT} FROM notes WHERE id = ? AND user_id = ?", (note_id, user_id))
 
 
 def list_notes(
@@ -409,7 +408,7 @@ def list_notes(
     where = Where(user_id)
     for column in ("opportunity_id", "interview_id", "contact_id"):
         where.equals(column, links.get(column))
-    return _page("notes", _cols(NOTE_COLUMNS), NOTE_ORDER, where, position=position, limit=limit)
+    return _page("notes", _NOTE_SELECT, NOTE_ORDER, where, position=position, limit=limit)
 
 
 # ---- stats ----------------------------------------------------------------------------------------
@@ -433,7 +432,7 @@ def stats_statements(
             (now, user_id),
         ),
         Statement(
-            f"SELECT {_cols(INTERVIEW_COLUMNS)} FROM interviews WHERE user_id = ? AND scheduled_at >= ? "
+            f"SELECT {_INTERVIEW_SELECT} FROM interviews WHERE user_id = ? AND scheduled_at >= ? "
             "AND scheduled_at < ? AND outcome != 'cancelled' ORDER BY scheduled_at, id LIMIT 200",
             (user_id, now, week_ahead),
         ),
