@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,3 +89,50 @@ def test_lines_carry_appended_keys_exceptions_and_the_trace_id(
     assert failed["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
     assert "request_id" not in after and "exception" not in after
     assert "rt_should_not_show" not in log_output.getvalue()
+
+
+def test_access_log_line_has_these_fields_in_this_order(log_output: io.StringIO) -> None:
+    from auth.handler import lambda_handler
+    from tests.events import LambdaContext, api_event
+
+    context = LambdaContext()
+    assert lambda_handler(api_event("health"), context)["statusCode"] == 200
+    line = [line for line in _lines(log_output.getvalue()) if line.get("message") == "request"][-1]
+    assert list(line) == [
+        "level",
+        "location",
+        "message",
+        "timestamp",
+        "service",
+        "request_id",
+        "duration_ms",
+        "method",
+        "path",
+        "status",
+    ]
+    assert line["level"] == "INFO" and re.fullmatch(r"__call__:\d+", line["location"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}[+-]\d{4}", line["timestamp"])
+    assert line["request_id"] == context.aws_request_id
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/v1/health", 200)
+    assert isinstance(line["duration_ms"], float)
+
+
+def test_redaction_holds_on_every_line_for_every_spelling(
+    log_output: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for _ in range(3):  # the first line decides for a key name, the next ones remember it
+        for key in ("api_key", "Refresh_Token", "client-secret", "detail"):
+            get_logger().info("event", extra={key: "s3cr3t-value", "nested": ({"Password": "pw-value"},)})
+    out = log_output.getvalue()
+    assert "s3cr3t-value" in out  # only under "detail", the one harmless name
+    assert "pw-value" not in out and "pw-value" not in caplog.text
+    lines = _lines(out)[-12:]
+    for line in lines:
+        [(key, value)] = [
+            (k, v) for k, v in line.items() if k in {"api_key", "Refresh_Token", "client-secret", "detail"}
+        ]
+        assert value == ("s3cr3t-value" if key == "detail" else "[REDACTED]"), line
+        assert line["nested"] == [{"Password": "[REDACTED]"}]
+    for record in caplog.records:  # what propagates to other handlers is redacted too
+        assert getattr(record, "api_key", "[REDACTED]") == "[REDACTED]"

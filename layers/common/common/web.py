@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -294,15 +295,17 @@ class RequestGuard:
                 raise
             await _send_problem(send_secured, 500, "An unexpected error occurred", "internal-error")
         finally:
-            get_logger().info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status_holder["status"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            logger = get_logger()
+            if logger.isEnabledFor(logging.INFO):  # the line's fields are not even gathered otherwise
+                logger.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status_holder["status"],
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
 
     @staticmethod
     def _secured(raw: list[tuple[bytes, bytes]], hsts: bool) -> list[tuple[bytes, bytes]]:
