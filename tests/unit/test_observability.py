@@ -136,3 +136,20 @@ def test_redaction_holds_on_every_line_for_every_spelling(
         assert line["nested"] == [{"Password": "[REDACTED]"}]
     for record in caplog.records:  # what propagates to other handlers is redacted too
         assert getattr(record, "api_key", "[REDACTED]") == "[REDACTED]"
+
+
+def test_a_field_added_after_the_redacting_filter_is_still_written(log_output: io.StringIO) -> None:
+    class AddsAField(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.cold_start = True
+            return True
+
+    [handler] = [h for h in get_logger().handlers if isinstance(h, logging.StreamHandler)]
+    adds = AddsAField()
+    handler.addFilter(adds)
+    try:
+        get_logger().info("event", extra={"user_id": "u1"})
+    finally:
+        handler.removeFilter(adds)
+    line = _lines(log_output.getvalue())[-1]
+    assert line["user_id"] == "u1" and line["cold_start"] is True

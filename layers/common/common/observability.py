@@ -49,21 +49,37 @@ def _is_sensitive(key: str) -> bool:
     return known
 
 
+_KEYS_SEEN = "_extra_keys_seen"  # the redacting filter's `_extra_keys`, left on the record for the formatter
+
+
 def _extra_keys(record: logging.LogRecord) -> list[str]:
     """The keys a record got from `extra=` (a set difference: cheap on every line)."""
     return sorted(key for key in record.__dict__.keys() - _STANDARD if not key.startswith("_"))
 
 
+def _formatted_keys(record: logging.LogRecord) -> list[str]:
+    """`_extra_keys(record)`, as the redacting filter found them if nothing was added since."""
+    fields = record.__dict__
+    seen: tuple[int, list[str]] | None = fields.get(_KEYS_SEEN)
+    if seen is not None and seen[0] == len(fields):
+        return seen[1]
+    return _extra_keys(record)
+
+
 class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         fields = record.__dict__
-        for key in _extra_keys(record):
+        keys = _extra_keys(record)
+        for key in keys:
             if _is_sensitive(key):
                 fields[key] = _REDACTED
             else:
                 value = fields[key]
                 if isinstance(value, _CONTAINERS):
                     fields[key] = redact(value)
+        # For the formatter, with the number of attributes the record will have: one added later (by a
+        # handler's filter, say) makes the formatter look again.
+        fields[_KEYS_SEEN] = (len(fields) + (_KEYS_SEEN not in fields), keys)
         return True
 
 
@@ -91,7 +107,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update(self.keys)
         fields = record.__dict__
-        for key in _extra_keys(record):
+        for key in _formatted_keys(record):
             entry[key] = fields[key]
         if record.exc_info:
             entry["exception_name"] = record.exc_info[0].__name__ if record.exc_info[0] else None
