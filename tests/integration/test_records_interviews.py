@@ -137,6 +137,18 @@ def test_create_full_round_trips_and_normalises_times(
     assert get_interview(client, headers, interview["id"]) == interview
 
 
+def test_an_early_year_is_stored_fixed_width_and_sorts_first(
+    client: TestClient, headers: dict[str, str], opportunity: dict[str, Any]
+) -> None:
+    # Years below 1000 came back as "999-01-01T..." (unpadded), sorted after 2026 and broke reading back.
+    early = create_interview(client, headers, opportunity["id"], scheduled_at="0999-01-01T01:00:00+01:00")
+    late = create_interview(client, headers, opportunity["id"], scheduled_at="2026-12-01T10:00:00Z")
+    assert early["scheduled_at"] == "0999-01-01T00:00:00.000000Z"
+    assert get_interview(client, headers, early["id"]) == early
+    listed = [item["id"] for item in list_all(client, headers, "/v1/interviews")]
+    assert listed.index(early["id"]) < listed.index(late["id"])
+
+
 def test_every_kind_is_accepted(
     client: TestClient, headers: dict[str, str], opportunity: dict[str, Any]
 ) -> None:
@@ -181,6 +193,16 @@ INVALID_CREATE: list[tuple[str, dict[str, Any], list[Any]]] = [
     ("date-only scheduled_at", {"scheduled_at": "2026-12-01"}, ["body", "scheduled_at"]),
     ("garbage scheduled_at", {"scheduled_at": "next tuesday"}, ["body", "scheduled_at"]),
     ("numeric scheduled_at", {"scheduled_at": 1796112000}, ["body", "scheduled_at"]),
+    (
+        "scheduled_at before year 1 in UTC",
+        {"scheduled_at": "0001-01-01T00:30:00+01:00"},
+        ["body", "scheduled_at"],
+    ),
+    (
+        "scheduled_at after 9999 in UTC",
+        {"scheduled_at": "9999-12-31T23:30:00-01:00"},
+        ["body", "scheduled_at"],
+    ),
     ("duration 0", {"duration_minutes": 0}, ["body", "duration_minutes"]),
     ("duration negative", {"duration_minutes": -30}, ["body", "duration_minutes"]),
     ("duration over a day", {"duration_minutes": 1441}, ["body", "duration_minutes"]),

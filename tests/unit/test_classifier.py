@@ -421,6 +421,12 @@ def test_a_cancelled_event_with_content_is_not_reported_as_an_interview() -> Non
         {"id": 5, "status": None, "summary": ["x"], "description": {"a": 1}},
         {"id": "x", "start": "2026-12-01", "end": None, "attendees": "everyone"},
         {"id": "x", "start": {"dateTime": "not a time"}, "end": {"date": "2026-13-45"}},
+        # no UTC time: before year 1 and after year 9999 once the offset is applied
+        {
+            "id": "x",
+            "start": {"dateTime": "0001-01-01T00:30:00+01:00"},
+            "end": {"dateTime": "9999-12-31T23:30:00-01:00"},
+        },
         {
             "id": "x",
             "attendees": [None, 3, {"displayName": "no email"}, {"email": None}, {"email": "A@B.COM"}],
@@ -438,6 +444,13 @@ def test_from_google_survives_missing_and_malformed_fields(raw: dict[str, Any]) 
     event = CalendarEvent.from_google(raw)
     classify(event, HINTS, user_email=None)
     classify(event, HINTS, user_email=ME)
+
+
+def test_a_time_without_a_utc_equivalent_is_no_time() -> None:
+    event = CalendarEvent.from_google(
+        {"id": "x", "summary": "Interview", "start": {"dateTime": "9999-12-31T23:30:00-01:00"}}
+    )
+    assert event.start is None
 
 
 def test_from_google_on_a_non_object_gives_an_empty_event() -> None:

@@ -1203,6 +1203,10 @@ def _parse_when(value: object) -> tuple[datetime | None, bool]:
             return None, False
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=_zone(_text(when.get("timeZone"))))
+        try:
+            moment.astimezone(UTC)  # kept in UTC: an invite at 0001-01-01T00:30+01:00 has no UTC time
+        except OverflowError:
+            return None, False
         return moment, False
     day = _text(when.get("date"))
     if day:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
@@ -95,6 +95,10 @@ def _rfc3339_text(value: object) -> object:
 def _require_offset(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a UTC offset, e.g. 2026-05-01T09:30:00Z or +02:00")
+    try:
+        value.astimezone(UTC)  # stored in UTC: 0001-01-01T00:30:00+01:00 has no UTC time
+    except OverflowError:
+        raise ValueError("must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in UTC") from None
     return value
 
 
