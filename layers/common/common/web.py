@@ -387,10 +387,12 @@ def _request_database(request: Request) -> SessionBoundDatabase:
     to the caller, so on an authenticated route every unit of work also checks the session, in the same
     round trip (common.security); an error answered before any unit of work finds it in the request's
     state to check the session itself (_session_ended)."""
-    state = request.state
-    db: SessionBoundDatabase | None = getattr(state, "session_db", None)
+    # The dict that `request.state` wraps (Starlette makes it the same way), read directly: a miss on
+    # `request.state` is an AttributeError raised and caught, on every request.
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    db: SessionBoundDatabase | None = state.get("session_db")
     if db is None:
-        db = state.session_db = SessionBoundDatabase(get_database())
+        db = state["session_db"] = SessionBoundDatabase(get_database())
     return db
 
 
