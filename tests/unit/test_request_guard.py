@@ -95,9 +95,10 @@ def test_unexpected_errors_are_generic_problems(client: TestClient, isolated_env
     response = client.post(
         "/v1/auth/refresh",
         json={"refresh_token": "rt_whatever"},
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "origin": "http://localhost:3000"},
     )
     assert response.status_code == 500
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"  # readable by the page
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "no-store"
@@ -254,6 +255,38 @@ def test_cors_headers_exactly(
         assert problem["detail"].startswith("Disallowed CORS ")
     elif method == "OPTIONS" and status == 200:
         assert response.text == "OK"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({"content-type": "application/json"}, b"x" * (1024 * 1024 + 1), 413),
+        ({"content-type": "text/plain"}, b"company=Initech", 415),
+        ({"content-type": "application/json", "content-length": "twelve"}, b"{}", 400),
+    ],
+)
+def test_the_guards_own_refusals_carry_cors_for_an_allowed_origin(
+    client: TestClient, headers: dict[str, str], body: bytes, status: int
+) -> None:
+    # Without them a page on an allowed origin saw a CORS failure, not the problem telling it why.
+    for origin, expected in (
+        (
+            ALLOWED,
+            {
+                "access-control-allow-credentials": ["true"],
+                "access-control-expose-headers": [EXPOSED],
+                "access-control-allow-origin": [ALLOWED],
+                "vary": ["Origin"],
+            },
+        ),
+        (None, {"vary": ["Origin"]}),
+    ):
+        sent = {**headers, **({"origin": origin} if origin else {})}
+        response = client.post("/v1/opportunities", headers=sent, content=body)
+        assert response.status_code == status
+        assert response.headers["content-type"] == "application/problem+json"
+        assert _cors_headers(response) == expected
+        assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_cors_refused_preflight_names_every_failure(client: TestClient) -> None:

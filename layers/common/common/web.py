@@ -248,7 +248,7 @@ class RequestGuard:
         cors = self.cors
 
         async def send_secured(message: Message) -> None:
-            """The guard's own answers and preflights: security headers, no CORS of a simple response."""
+            """Preflights (they carry their own CORS headers): the security headers."""
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = 1
@@ -284,7 +284,8 @@ class RequestGuard:
             else:
                 await self.app(scope, receive, send_with_headers)
         except _RefusedError as refused:
-            await _send_problem(send_secured, refused.status, refused.detail, refused.slug)
+            # With CORS like any answer, so a browser page on an allowed origin can read why (413, 415).
+            await _send_problem(send_with_headers, refused.status, refused.detail, refused.slug)
         except Exception as exc:
             # Here rather than in an app exception handler: Starlette runs those outside every
             # middleware, so a 500 would miss the security headers and the access log's status.
@@ -293,7 +294,7 @@ class RequestGuard:
             )
             if status_holder["started"]:
                 raise
-            await _send_problem(send_secured, 500, "An unexpected error occurred", "internal-error")
+            await _send_problem(send_with_headers, 500, "An unexpected error occurred", "internal-error")
         finally:
             logger = get_logger()
             if logger.isEnabledFor(logging.INFO):  # the line's fields are not even gathered otherwise
