@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -13,10 +14,15 @@ import pytest
 HEAVY = ("anthropic", "boto3", "botocore.client", "googleapiclient", "authlib")
 
 
+def _in_fresh_process(code: str) -> Any:
+    """What `code`, run in a new interpreter, prints last as JSON."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _modules_after_import(module: str) -> set[str]:
     code = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+    return set(_in_fresh_process(code))
 
 
 @pytest.mark.parametrize(
@@ -46,8 +52,7 @@ def _unbuilt_models_after_import(handler: str) -> tuple[int, list[str]]:
         "models = {m for m in every(ApiModel) if not m.__pydantic_generic_metadata__['parameters']}\n"
         "print(json.dumps([len(models), sorted(m.__name__ for m in models if m.__pydantic_complete__)]))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    declared, built = json.loads(out.stdout.strip().splitlines()[-1])
+    declared, built = _in_fresh_process(code)
     return declared, built
 
 
